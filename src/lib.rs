@@ -1,0 +1,9 @@
+//! keycheck: find the SSH keys a person holds and judge them against an organisation's
+//! policy.
+//!
+//! The core modules ([`key`], [`policy`], [`rules`], [`finding`], [`report`]) are pure:
+//! bytes, plain values and a `now` in, values out. They never touch the filesystem, the
+//! environment, sockets or the clock, and never print. The edges live in [`sys`]; the
+//! command line in [`cli`].
+
+pub mod key;

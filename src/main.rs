@@ -1,0 +1,2 @@
+//! The `keycheck` command.
+fn main() {}
