@@ -3,7 +3,13 @@
 //!
 //! The core modules ([`key`], [`policy`], [`rules`], [`finding`], [`report`]) are pure:
 //! bytes, plain values and a `now` in, values out. They never touch the filesystem, the
-//! environment, sockets or the clock, and never print. The edges live in [`sys`]; the
-//! command line in [`cli`].
+//! environment, sockets or the clock, and never print. The edges live in [`sys`];
+//! the command line lives in the binary (`src/cli/`).
 
 pub mod key;
+pub mod finding;
+pub mod inventory;
+pub mod policy;
+pub mod report;
+pub mod rules;
+pub mod sys;

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs every keycheck test on a fresh machine: installs the real tools the tests use
+# when they are missing (Debian/Ubuntu), then formatting, lints and the test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
+command -v puttygen >/dev/null 2>&1 || need+=(putty-tools)
+if ((${#need[@]})); then
+  echo "installing ${need[*]} (needed by the tests)" >&2
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+for tool in ssh-keygen puttygen; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "error: $tool is required by the tests and could not be installed" >&2; exit 1; }
+done
+
+cargo fmt --all -- --check
+cargo clippy --locked --all-targets -- -D warnings
+cargo test --locked

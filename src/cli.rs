@@ -1,0 +1,114 @@
+//! EDGE: the command line. Parses arguments, runs a subcommand, and turns the outcome
+//! into an exit code: 0 no failing finding, 1 at least one failing finding, 2 usage,
+//! policy or runtime error. Only this module prints.
+
+mod check;
+mod explain;
+
+use std::io::{self, Write as _};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Check the SSH keys you hold against your organisation's policy.
+#[derive(Debug, Parser)]
+#[command(
+    name = "keycheck",
+    version,
+    args_conflicts_with_subcommands = true,
+    after_help = "Exit status: 0 no failing finding, 1 at least one failing finding, 2 usage, policy or runtime error.\n`keycheck` alone is `keycheck check`."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    check: CheckArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Inspect ~/.ssh (or the given paths) and judge every key against the policy.
+    Check(CheckArgs),
+    /// Explain a rule: what it checks and why. Without RULE, list every rule.
+    Explain {
+        /// A rule id such as `passphrase-missing`.
+        rule: Option<String>,
+    },
+}
+
+/// Output formats of `keycheck check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OutputFormat {
+    /// One line per key, findings and fixes under it, a summary.
+    Human,
+    /// One `keycheck.check/v1` JSON document.
+    Json,
+}
+
+/// Which findings make the exit status 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FailOn {
+    /// Failing findings only.
+    Fail,
+    /// Failing findings and warnings.
+    Warn,
+}
+
+#[derive(Debug, Args)]
+struct CheckArgs {
+    /// Files or directories to check instead of ~/.ssh.
+    paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+    format: OutputFormat,
+    /// A policy file laid over the built-in policy.
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// Lowest severity that makes the exit status 1.
+    #[arg(long, value_enum, default_value_t = FailOn::Fail)]
+    fail_on: FailOn,
+    /// Also list files that are not keys, and informational findings.
+    #[arg(short, long)]
+    verbose: bool,
+    /// Directory levels to descend below each directory checked.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    max_depth: usize,
+}
+
+/// Runs keycheck with the process's arguments and returns its exit code.
+#[must_use]
+pub fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    let result = match cli.command {
+        None => check::run(&cli.check),
+        Some(Command::Check(args)) => check::run(&args),
+        Some(Command::Explain { rule }) => explain::run(rule.as_deref()),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return ExitCode::SUCCESS;
+            }
+            let _ = writeln!(io::stderr(), "keycheck: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Returns true if and only if the error is a closed output pipe (`keycheck | head`),
+/// which ends the program quietly, as ripgrep does.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    })
+}

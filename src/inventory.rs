@@ -1,0 +1,118 @@
+//! PURE: what a scan found, as plain values: keys with their file facts, the directories
+//! that hold them, files that are not keys, and files that could not be examined.
+//!
+//! The filesystem edge (`sys::scan`) fills it in; rules and reports read it.
+
+use serde::Serialize;
+
+use crate::key::KeyFacts;
+
+/// Facts about a file itself, as the filesystem reports them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileFacts {
+    /// Permission bits (`st_mode & 0o7777`).
+    #[serde(serialize_with = "serialize_mode")]
+    pub mode: u32,
+    /// Owner uid.
+    pub owner: u32,
+    /// Last modification, seconds since the Unix epoch (negative before it).
+    #[serde(skip)]
+    pub modified_unix: Option<i64>,
+    /// Last modification as RFC 3339 UTC text.
+    pub modified: Option<String>,
+}
+
+/// Serialises a mode as four octal digits, the way `chmod` takes it (`"0600"`).
+fn serialize_mode<S: serde::Serializer>(mode: &u32, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format_mode(*mode))
+}
+
+/// A mode as four octal digits (`0600`).
+#[must_use]
+pub fn format_mode(mode: u32) -> String {
+    format!("{:04o}", mode & 0o7777)
+}
+
+/// One key found on disk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeyRecord {
+    /// The path as found.
+    pub path: String,
+    /// What the bytes say.
+    #[serde(flatten)]
+    pub facts: KeyFacts,
+    /// What the filesystem says.
+    #[serde(flatten)]
+    pub file: FileFacts,
+}
+
+/// A directory that was scanned as a root (for `~/.ssh` permission checks).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DirRecord {
+    /// The path as given.
+    pub path: String,
+    /// What the filesystem says.
+    #[serde(flatten)]
+    pub file: FileFacts,
+}
+
+/// A file that is not a key, and what it is instead.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Skipped {
+    /// The path as found.
+    pub path: String,
+    /// What it is (`known_hosts`, `binary data, not a key`, ...).
+    pub reason: String,
+}
+
+/// A file keycheck could not examine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileError {
+    /// The path as found.
+    pub path: String,
+    /// Why (`permission denied`, `not a regular file (fifo)`, ...).
+    pub error: String,
+}
+
+/// A file that looks like a key but could not be parsed as one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Malformed {
+    /// The path as found.
+    pub path: String,
+    /// The format it claims to be, when known.
+    pub format: Option<crate::key::Format>,
+    /// Why it could not be read.
+    pub error: String,
+}
+
+/// Everything one scan found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Inventory {
+    /// Keys, sorted by path.
+    pub keys: Vec<KeyRecord>,
+    /// Scanned root directories.
+    pub dirs: Vec<DirRecord>,
+    /// Files that look like keys but cannot be read as keys.
+    pub malformed: Vec<Malformed>,
+    /// Files that are not keys.
+    pub skipped: Vec<Skipped>,
+    /// Files that could not be examined.
+    pub errors: Vec<FileError>,
+}
+
+/// What a file that OpenSSH keeps in `~/.ssh` is, by its name; `None` for other names.
+///
+/// Used only for files whose content is not a private key: a private key is a key
+/// whatever its name.
+#[must_use]
+pub fn known_ssh_file(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "config" => "ssh client configuration",
+        "known_hosts" | "known_hosts2" | "known_hosts.old" => "known hosts list (servers' public keys)",
+        "authorized_keys" | "authorized_keys2" => "authorized keys list (keys allowed to log in here)",
+        "allowed_signers" => "allowed signers list",
+        "environment" => "ssh environment file",
+        "rc" => "ssh login script",
+        _ => return None,
+    })
+}

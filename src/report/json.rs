@@ -1,0 +1,68 @@
+//! The `keycheck.check/v1` JSON document of `keycheck check --format json`.
+//!
+//! Facts and findings only: no key material ever reaches this module, since
+//! [`crate::key::KeyFacts`] holds none.
+
+use std::io;
+
+use serde::Serialize;
+
+use super::Summary;
+use crate::finding::Finding;
+use crate::inventory::{Inventory, KeyRecord, Skipped};
+
+/// The schema id of the check document.
+pub const CHECK_SCHEMA: &str = "keycheck.check/v1";
+
+#[derive(Serialize)]
+struct CheckDocument<'a> {
+    schema: &'static str,
+    keys: &'a [KeyRecord],
+    findings: &'a [Finding],
+    errors: Vec<ErrorEntry<'a>>,
+    skipped: &'a [Skipped],
+    summary: Summary,
+}
+
+#[derive(Serialize)]
+struct ErrorEntry<'a> {
+    path: &'a str,
+    error: String,
+}
+
+/// Writes the check document, pretty-printed, followed by a newline.
+///
+/// # Errors
+/// Any error of `out`.
+pub fn write_check(out: &mut dyn io::Write, inventory: &Inventory, findings: &[Finding]) -> io::Result<()> {
+    let mut errors: Vec<ErrorEntry<'_>> = inventory
+        .errors
+        .iter()
+        .map(|e| ErrorEntry {
+            path: &e.path,
+            error: e.error.clone(),
+        })
+        .chain(inventory.malformed.iter().map(|m| ErrorEntry {
+            path: &m.path,
+            error: match m.format {
+                Some(format) => format!("malformed {} key: {}", format.as_str(), m.error),
+                None => format!("malformed key: {}", m.error),
+            },
+        }))
+        .collect();
+    errors.sort_by(|a, b| a.path.cmp(b.path));
+    let doc = CheckDocument {
+        schema: CHECK_SCHEMA,
+        keys: &inventory.keys,
+        findings,
+        errors,
+        skipped: &inventory.skipped,
+        summary: Summary::of(inventory, findings),
+    };
+    serde_json::to_writer_pretty(&mut *out, &doc).map_err(|e| match e.io_error_kind() {
+        // Keep the kind (a closed pipe must stay recognisable as one).
+        Some(kind) => io::Error::from(kind),
+        None => io::Error::other(e),
+    })?;
+    out.write_all(b"\n")
+}

@@ -1,0 +1,111 @@
+//! Rule `file-permissions`: key files and key directories closed to others and owned by
+//! the person they belong to.
+
+use super::{shell_quote, Ctx, Rule, Subject};
+use crate::inventory::format_mode;
+use crate::key::Kind;
+
+pub(super) const EXPLAIN: &str = "\
+A private key file that group or others can read is a key others can copy; OpenSSH itself \
+refuses to use one (\"UNPROTECTED PRIVATE KEY FILE\"). A key directory such as ~/.ssh that \
+others can write lets them plant keys or replace authorized_keys and config. A key file \
+owned by another user can be changed by that user. Limits: [files] key_mode (0600) and \
+ssh_dir_mode (0755: others must not write).";
+
+pub(super) fn check(ctx: &mut Ctx<'_>) {
+    let files = &ctx.policy.files;
+    let uid = ctx.env.uid;
+    for key in &ctx.inventory.keys {
+        if key.facts.kind != Kind::Private {
+            continue;
+        }
+        let subject = Subject::key(key);
+        let mode = key.file.mode & 0o7777;
+        let excess = mode & !files.key_mode;
+        if excess != 0 {
+            ctx.push(
+                Rule::FilePermissions,
+                subject,
+                format!(
+                    "private key file mode is {}; the policy allows at most {}",
+                    format_mode(mode),
+                    format_mode(files.key_mode)
+                ),
+                Some(format!("chmod {:o} {}", mode & files.key_mode, shell_quote(&key.path))),
+            );
+        }
+        if key.file.owner != uid {
+            ctx.push(
+                Rule::FilePermissions,
+                subject,
+                format!("private key file is owned by uid {}, not by you (uid {uid})", key.file.owner),
+                Some(format!("sudo chown {uid} {}", shell_quote(&key.path))),
+            );
+        }
+    }
+    for dir in &ctx.inventory.dirs {
+        let mode = dir.file.mode & 0o7777;
+        let excess = mode & !files.ssh_dir_mode;
+        let subject = Subject::file(&dir.path);
+        if excess != 0 {
+            ctx.push(
+                Rule::FilePermissions,
+                subject,
+                format!(
+                    "key directory mode is {}; the policy allows at most {}",
+                    format_mode(mode),
+                    format_mode(files.ssh_dir_mode)
+                ),
+                Some(format!("chmod {:o} {}", mode & files.ssh_dir_mode, shell_quote(&dir.path))),
+            );
+        }
+        if dir.file.owner != uid {
+            ctx.push(
+                Rule::FilePermissions,
+                subject,
+                format!("key directory is owned by uid {}, not by you (uid {uid})", dir.file.owner),
+                Some(format!("sudo chown {uid} {}", shell_quote(&dir.path))),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::super::testkit::{encrypted, env, ids, inventory, private};
+    use super::super::evaluate;
+    use crate::inventory::{DirRecord, FileFacts};
+    use crate::policy::Policy;
+
+    #[test]
+    fn group_readable_key_fails_with_chmod() {
+        let mut key = encrypted(private("/h/.ssh/id", "ssh-ed25519", 256), 16);
+        key.file.mode = 0o644;
+        let f = evaluate(&inventory(vec![key.clone()]), &Policy::builtin().unwrap(), env());
+        assert_eq!(ids(&f), ["file-permissions"]);
+        assert!(f[0].message.contains("0644"));
+        assert_eq!(f[0].fix.as_deref(), Some("chmod 600 /h/.ssh/id"));
+        key.file.mode = 0o400;
+        assert!(evaluate(&inventory(vec![key]), &Policy::builtin().unwrap(), env()).is_empty());
+    }
+
+    #[test]
+    fn foreign_owner_and_open_directory() {
+        let mut key = encrypted(private("/h/.ssh/id", "ssh-ed25519", 256), 16);
+        key.file.owner = 0;
+        let mut inv = inventory(vec![key]);
+        inv.dirs.push(DirRecord {
+            path: "/h/.ssh".to_owned(),
+            file: FileFacts { mode: 0o777, owner: 1000, modified_unix: None, modified: None },
+        });
+        let f = evaluate(&inv, &Policy::builtin().unwrap(), env());
+        assert_eq!(ids(&f), ["file-permissions", "file-permissions"]);
+        assert!(f[0].message.contains("key directory mode is 0777"), "{}", f[0].message);
+        assert_eq!(f[0].fix.as_deref(), Some("chmod 755 /h/.ssh"));
+        assert!(f[1].message.contains("uid 0"));
+        inv.dirs[0].file.mode = 0o755;
+        inv.keys[0].file.owner = 1000;
+        assert!(evaluate(&inv, &Policy::builtin().unwrap(), env()).is_empty());
+    }
+}

@@ -1,0 +1,371 @@
+//! EDGE: walk the given roots (by default `~/.ssh`) and turn every file into facts.
+//!
+//! Safety on hostile trees: the file type is checked before anything is opened, so a
+//! FIFO, socket or device named like a key is never opened; files are opened
+//! non-blocking and the opened descriptor is checked again (a file swapped for a FIFO
+//! between the two checks is caught); at most `max_file_size` bytes are read; directory
+//! loops through symlinks are detected by device and inode; permission denied, vanished
+//! files and non-UTF-8 names become per-file entries and the scan goes on.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs::{File, Metadata};
+use std::io::{self, Read as _};
+use std::os::unix::ffi::OsStrExt as _;
+use std::os::unix::fs::{FileTypeExt as _, MetadataExt as _};
+use std::path::{Path, PathBuf};
+
+use rustix::fs::{Mode, OFlags};
+use zeroize::Zeroizing;
+
+use crate::inventory::{
+    known_ssh_file, DirRecord, FileError, FileFacts, Inventory, KeyRecord, Malformed, Skipped,
+};
+use crate::key::{self, Inspection, Kind};
+
+/// OpenSSH refuses key files over 1 MiB (`MAX_KEY_FILE_SIZE` in authfile.c), so a
+/// larger file is not a usable key and is not read.
+pub const MAX_KEY_FILE_SIZE: u64 = 1024 * 1024;
+
+/// How far and how much to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScanOptions {
+    /// Directory levels below each root to descend.
+    pub max_depth: usize,
+    /// Largest file read, in bytes.
+    pub max_file_size: u64,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            max_depth: 8,
+            max_file_size: MAX_KEY_FILE_SIZE,
+        }
+    }
+}
+
+/// A root given by the user could not be scanned at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {reason}")]
+pub struct RootError {
+    /// The root as given.
+    pub path: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// Scans each root (a directory or a file) and returns what it holds.
+///
+/// # Errors
+/// [`RootError`] when a root does not exist or cannot be examined. Problems with files
+/// inside a root are entries in the inventory, not errors.
+pub fn scan(roots: &[PathBuf], options: ScanOptions) -> Result<Inventory, RootError> {
+    let mut scanner = Scanner {
+        options,
+        inventory: Inventory::default(),
+        seen_dirs: HashSet::new(),
+        seen_files: BTreeMap::new(),
+    };
+    for root in roots {
+        let display = display_path(root);
+        let meta = std::fs::metadata(root).map_err(|e| RootError {
+            path: display.clone(),
+            reason: describe_io(&e),
+        })?;
+        if meta.is_dir() {
+            scanner.inventory.dirs.push(DirRecord {
+                path: display.clone(),
+                file: file_facts(&meta),
+            });
+            scanner.walk(root, &display, &meta, 0);
+        } else {
+            scanner.visit(root, display, &meta);
+        }
+    }
+    scanner.complete_public_parts();
+    let inv = &mut scanner.inventory;
+    inv.keys.sort_by(|a, b| a.path.cmp(&b.path));
+    inv.skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    inv.errors.sort_by(|a, b| a.path.cmp(&b.path));
+    inv.malformed.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(scanner.inventory)
+}
+
+struct Scanner {
+    options: ScanOptions,
+    inventory: Inventory,
+    /// (device, inode) of every directory entered, to stop symlink loops.
+    seen_dirs: HashSet<(u64, u64)>,
+    /// (device, inode) of every file read, and the path it was first read at.
+    seen_files: BTreeMap<(u64, u64), String>,
+}
+
+impl Scanner {
+    fn error(&mut self, path: String, error: impl Into<String>) {
+        self.inventory.errors.push(FileError {
+            path,
+            error: error.into(),
+        });
+    }
+
+    fn skip(&mut self, path: String, reason: impl Into<String>) {
+        self.inventory.skipped.push(Skipped {
+            path,
+            reason: reason.into(),
+        });
+    }
+
+    fn walk(&mut self, dir: &Path, display: &str, meta: &Metadata, depth: usize) {
+        if !self.seen_dirs.insert((meta.dev(), meta.ino())) {
+            self.error(display.to_owned(), "directory loop (already scanned through another path); not entered again");
+            return;
+        }
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) => return self.error(display.to_owned(), describe_io(&e)),
+        };
+        let mut names = Vec::new();
+        for entry in entries {
+            match entry {
+                Ok(entry) => names.push(entry.file_name()),
+                Err(e) => self.error(display.to_owned(), format!("reading the directory: {}", describe_io(&e))),
+            }
+        }
+        names.sort();
+        for name in names {
+            let path = dir.join(&name);
+            let shown = display_path(&path);
+            if std::str::from_utf8(name.as_bytes()).is_err() {
+                self.error(shown.clone(), "file name is not valid UTF-8 (shown with \\x escapes); it was still examined");
+            }
+            let lmeta = match std::fs::symlink_metadata(&path) {
+                Ok(m) => m,
+                Err(e) => {
+                    self.error(shown, describe_io(&e));
+                    continue;
+                }
+            };
+            let meta = if lmeta.file_type().is_symlink() {
+                match std::fs::metadata(&path) {
+                    Ok(m) => m,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                        let target = std::fs::read_link(&path).map(|t| display_path(&t)).unwrap_or_default();
+                        self.skip(shown, format!("broken symlink to {target}"));
+                        continue;
+                    }
+                    Err(e) => {
+                        self.error(shown, describe_io(&e));
+                        continue;
+                    }
+                }
+            } else {
+                lmeta
+            };
+            if meta.is_dir() {
+                if depth + 1 > self.options.max_depth {
+                    self.error(shown, format!("more than {} directory levels deep; not scanned", self.options.max_depth));
+                } else {
+                    self.walk(&path, &shown, &meta, depth + 1);
+                }
+            } else {
+                self.visit(&path, shown, &meta);
+            }
+        }
+    }
+
+    /// Examines one non-directory path whose metadata (symlinks followed) is `meta`.
+    fn visit(&mut self, path: &Path, shown: String, meta: &Metadata) {
+        let ft = meta.file_type();
+        if ft.is_socket() {
+            return self.skip(shown, "socket (such as an ssh-agent or ControlMaster socket)");
+        }
+        if !ft.is_file() {
+            return self.error(shown, format!("not a regular file ({}); not opened", file_type_name(meta)));
+        }
+        if meta.len() > self.options.max_file_size {
+            return self.skip(
+                shown,
+                format!(
+                    "too large to be a key ({} bytes; OpenSSH reads at most {} bytes); not read",
+                    meta.len(),
+                    self.options.max_file_size
+                ),
+            );
+        }
+        let (bytes, meta) = match read_bounded(path, self.options.max_file_size) {
+            Ok(read) => read,
+            Err(ReadError::Io(e)) => return self.error(shown, describe_io(&e)),
+            Err(ReadError::NotRegular(kind)) => {
+                return self.error(shown, format!("not a regular file ({kind}); not read"))
+            }
+            Err(ReadError::TooLarge) => {
+                return self.skip(shown, "too large to be a key (it grew during the scan); not read")
+            }
+        };
+        if let Some(first) = self.seen_files.get(&(meta.dev(), meta.ino())) {
+            let reason = format!("same file as {first} (a link to it)");
+            return self.skip(shown, reason);
+        }
+        self.seen_files.insert((meta.dev(), meta.ino()), shown.clone());
+        let file = file_facts(&meta);
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        match key::inspect(&bytes) {
+            Inspection::Key(facts) => {
+                if facts.kind != Kind::Private {
+                    if let Some(reason) = known_ssh_file(&name) {
+                        return self.skip(shown, reason);
+                    }
+                }
+                self.inventory.keys.push(KeyRecord {
+                    path: shown,
+                    facts: *facts,
+                    file,
+                });
+            }
+            Inspection::NotKey(reason) => {
+                let reason = known_ssh_file(&name).map_or(reason, str::to_owned);
+                self.skip(shown, reason);
+            }
+            Inspection::Malformed { format, error } => self.inventory.malformed.push(Malformed {
+                path: shown,
+                format,
+                error: error.to_string(),
+            }),
+        }
+    }
+
+    /// Fills the hidden public facts of encrypted legacy keys from `KEY.pub`: from the
+    /// scan when it was scanned, else read beside the key.
+    fn complete_public_parts(&mut self) {
+        let by_path: BTreeMap<String, usize> = self
+            .inventory
+            .keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (k.path.clone(), i))
+            .collect();
+        for i in 0..self.inventory.keys.len() {
+            if !self.inventory.keys[i].facts.needs_public_part() {
+                continue;
+            }
+            let pub_path = format!("{}.pub", self.inventory.keys[i].path);
+            let public = match by_path.get(&pub_path) {
+                Some(&j) => self.inventory.keys[j].facts.clone(),
+                None => match read_public_beside(Path::new(&pub_path), self.options.max_file_size) {
+                    Some(facts) => facts,
+                    None => continue,
+                },
+            };
+            self.inventory.keys[i].facts.complete_from_public(&public, &pub_path);
+        }
+    }
+}
+
+/// Reads and inspects a `.pub` file next to a key, if there is a readable one.
+fn read_public_beside(path: &Path, max: u64) -> Option<key::KeyFacts> {
+    let meta = std::fs::metadata(path).ok()?;
+    if !meta.is_file() || meta.len() > max {
+        return None;
+    }
+    let (bytes, _) = read_bounded(path, max).ok()?;
+    match key::inspect(&bytes) {
+        Inspection::Key(facts) if facts.kind != Kind::Private => Some(*facts),
+        _ => None,
+    }
+}
+
+enum ReadError {
+    Io(io::Error),
+    NotRegular(&'static str),
+    TooLarge,
+}
+
+/// Opens `path` without blocking (a FIFO swapped in after the type check cannot hang the
+/// scan) and without becoming its controlling terminal, checks the opened descriptor is a
+/// regular file, and reads at most `max` bytes into a buffer that is wiped on drop.
+fn read_bounded(path: &Path, max: u64) -> Result<(Zeroizing<Vec<u8>>, Metadata), ReadError> {
+    let fd = rustix::fs::open(
+        path,
+        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| ReadError::Io(e.into()))?;
+    let file = File::from(fd);
+    let meta = file.metadata().map_err(ReadError::Io)?;
+    if !meta.is_file() {
+        return Err(ReadError::NotRegular(file_type_name(&meta)));
+    }
+    let mut bytes = Zeroizing::new(Vec::with_capacity(usize::try_from(meta.len().min(max)).unwrap_or(0)));
+    file.take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(ReadError::Io)?;
+    if bytes.len() as u64 > max {
+        return Err(ReadError::TooLarge);
+    }
+    Ok((bytes, meta))
+}
+
+fn file_facts(meta: &Metadata) -> FileFacts {
+    let modified_unix = Some(meta.mtime());
+    let modified = time::OffsetDateTime::from_unix_timestamp(meta.mtime())
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok());
+    FileFacts {
+        mode: meta.mode() & 0o7777,
+        owner: meta.uid(),
+        modified_unix,
+        modified,
+    }
+}
+
+fn file_type_name(meta: &Metadata) -> &'static str {
+    let ft = meta.file_type();
+    if ft.is_fifo() {
+        "fifo"
+    } else if ft.is_char_device() {
+        "character device"
+    } else if ft.is_block_device() {
+        "block device"
+    } else if ft.is_socket() {
+        "socket"
+    } else if ft.is_dir() {
+        "directory"
+    } else if ft.is_symlink() {
+        "symlink"
+    } else {
+        "special file"
+    }
+}
+
+/// One lowercase phrase for an I/O error, without the OS's "(os error N)" suffix.
+fn describe_io(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::NotFound => "no such file or directory (it may have vanished during the scan)".to_owned(),
+        io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        _ if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
+            "symlink loop (too many levels of symbolic links)".to_owned()
+        }
+        _ => {
+            let text = e.to_string();
+            let text = text.split(" (os error").next().unwrap_or(&text).to_owned();
+            let mut chars = text.chars();
+            match chars.next() {
+                Some(c) => c.to_lowercase().chain(chars).collect(),
+                None => text,
+            }
+        }
+    }
+}
+
+/// A path as text; bytes that are not UTF-8 are shown as `\xNN`.
+#[must_use]
+pub fn display_path(path: &Path) -> String {
+    let mut out = String::new();
+    for chunk in path.as_os_str().as_bytes().utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
