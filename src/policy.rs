@@ -70,8 +70,7 @@ impl Level {
 }
 
 /// `[keys]`: what a private key must be.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeysPolicy {
     /// Allowed algorithms by OpenSSH name; everything else is denied.
     pub allowed_algorithms: Vec<String>,
@@ -80,7 +79,6 @@ pub struct KeysPolicy {
     /// RSA keys below this warn, and fail from `rsa_recommended_becomes_minimum`.
     pub rsa_recommended_bits: u32,
     /// The day the recommended RSA size becomes the minimum.
-    #[serde(deserialize_with = "deserialize_date")]
     pub rsa_recommended_becomes_minimum: Option<time::Date>,
     /// Private keys must be encrypted.
     pub passphrase_required: bool,
@@ -95,22 +93,18 @@ pub struct KeysPolicy {
 }
 
 /// `[files]`: where and how key files are kept.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FilesPolicy {
     /// The most a private key file's mode may allow.
-    #[serde(deserialize_with = "deserialize_mode")]
     pub key_mode: u32,
     /// The most a scanned directory's mode may allow.
-    #[serde(deserialize_with = "deserialize_mode")]
     pub ssh_dir_mode: u32,
     /// How many copies of one private key may exist.
     pub max_copies: u32,
 }
 
-/// A validated policy.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A validated policy: every setting present and acceptable.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
     /// Schema version; always [`VERSION`].
     pub version: u32,
@@ -119,8 +113,64 @@ pub struct Policy {
     /// `[files]`.
     pub files: FilesPolicy,
     /// `[rules]`: severity overrides by rule id.
-    #[serde(default)]
     pub rules: BTreeMap<String, Level>,
+}
+
+/// A value as written in one layer, with where it was written.
+type At<T> = toml::Spanned<T>;
+
+/// One policy file as written: every setting optional, each with its position, unknown
+/// names refused. Types are checked here (so type errors carry line and column); meaning
+/// is checked by [`Policy::from_layers`].
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    version: Option<At<u32>>,
+    #[serde(default)]
+    keys: RawKeys,
+    #[serde(default)]
+    files: RawFiles,
+    #[serde(default)]
+    rules: BTreeMap<At<String>, Level>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawKeys {
+    allowed_algorithms: Option<Vec<String>>,
+    rsa_min_bits: Option<At<u32>>,
+    rsa_recommended_bits: Option<u32>,
+    rsa_recommended_becomes_minimum: Option<At<toml::value::Datetime>>,
+    passphrase_required: Option<bool>,
+    hardware_keys_exempt: Option<bool>,
+    bcrypt_min_rounds: Option<u32>,
+    pbkdf2_min_iterations: Option<u32>,
+    argon2_min_memory_kib: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFiles {
+    key_mode: Option<At<String>>,
+    ssh_dir_mode: Option<At<String>>,
+    max_copies: Option<At<u32>>,
+}
+
+/// A raw layer and the name and text it came from (for positions in messages).
+struct Layer<'a> {
+    name: &'a str,
+    text: &'a str,
+    raw: RawPolicy,
+}
+
+impl Layer<'_> {
+    /// `name:line:column` of a byte offset in this layer's text.
+    fn at(&self, offset: usize) -> String {
+        let before = self.text.get(..offset).unwrap_or(self.text);
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        format!("{}:{line}:{column}", self.name)
+    }
 }
 
 impl Policy {
@@ -135,67 +185,134 @@ impl Policy {
     /// The built-in policy with `text` (named `name` in messages) laid over it.
     ///
     /// # Errors
-    /// [`Error`] naming `name`, the setting and, for syntax errors, the line and column.
+    /// [`Error`] naming `name`, the line and column, the setting and what is accepted.
     pub fn with_override(name: &str, text: &str) -> Result<Policy, Error> {
         Policy::from_layers(&[("built-in policy", BUILTIN), (name, text)])
     }
 
-    /// Lays each `(name, text)` layer over the previous ones and validates the result.
-    fn from_layers(layers: &[(&str, &str)]) -> Result<Policy, Error> {
-        let mut merged = toml::Table::new();
-        let mut last_name = "built-in policy";
-        for (name, text) in layers {
-            let table: toml::Table = toml::from_str(text).map_err(|e| Error::Syntax {
-                source_name: (*name).to_owned(),
-                message: one_line(&e.to_string()),
+    /// Parses each `(name, text)` layer, lays each over the ones before it (a setting a
+    /// layer names replaces the earlier value), and validates the result.
+    fn from_layers(texts: &[(&str, &str)]) -> Result<Policy, Error> {
+        let mut layers = Vec::with_capacity(texts.len());
+        for (name, text) in texts {
+            let raw: RawPolicy = toml::from_str(text).map_err(|e| Error::Syntax {
+                source_name: match e.span() {
+                    Some(span) => Layer { name, text, raw: RawPolicy::default() }.at(span.start),
+                    None => (*name).to_owned(),
+                },
+                message: one_line(e.message()),
             })?;
-            merge(&mut merged, table);
-            last_name = name;
+            layers.push(Layer { name, text, raw });
         }
-        let policy: Policy =
-            toml::Value::Table(merged)
-                .try_into()
-                .map_err(|e: toml::de::Error| Error::Syntax {
-                    source_name: last_name.to_owned(),
-                    message: one_line(&e.to_string()),
-                })?;
-        policy.validate(last_name)?;
-        Ok(policy)
-    }
-
-    fn validate(&self, name: &str) -> Result<(), Error> {
-        let invalid = |key: &str, message: String| Error::Invalid {
-            source_name: name.to_owned(),
+        // The last layer that sets a value decides it, and is the one named when the
+        // value is refused.
+        macro_rules! last {
+            ($($field:ident).+) => {
+                layers.iter().rev().find_map(|l| l.raw.$($field).+.as_ref().map(|v| (l, v)))
+            };
+        }
+        let missing = |key: &str| Error::Invalid {
+            source_name: "built-in policy".to_owned(),
+            key: key.to_owned(),
+            message: "missing".to_owned(),
+        };
+        let invalid = |layer: &Layer<'_>, span: std::ops::Range<usize>, key: &str, message: String| Error::Invalid {
+            source_name: layer.at(span.start),
             key: key.to_owned(),
             message,
         };
-        if self.version != VERSION {
+
+        let (layer, version) = last!(version).ok_or_else(|| missing("version"))?;
+        if *version.get_ref() != VERSION {
             return Err(invalid(
+                layer,
+                version.span(),
                 "version",
-                format!("version {} is not supported; this keycheck reads version {VERSION}", self.version),
+                format!("version {} is not supported; this keycheck reads version {VERSION}", version.get_ref()),
             ));
         }
-        if self.keys.rsa_min_bits > self.keys.rsa_recommended_bits {
+        let (min_layer, min) = last!(keys.rsa_min_bits).ok_or_else(|| missing("keys.rsa_min_bits"))?;
+        let recommended = *last!(keys.rsa_recommended_bits).ok_or_else(|| missing("keys.rsa_recommended_bits"))?.1;
+        if *min.get_ref() > recommended {
             return Err(invalid(
+                min_layer,
+                min.span(),
                 "keys.rsa_min_bits",
                 format!(
-                    "{} is above keys.rsa_recommended_bits ({}); the minimum cannot exceed the recommendation",
-                    self.keys.rsa_min_bits, self.keys.rsa_recommended_bits
+                    "{} is above keys.rsa_recommended_bits ({recommended}); the minimum cannot exceed the recommendation",
+                    min.get_ref()
                 ),
             ));
         }
-        if self.files.max_copies == 0 {
-            return Err(invalid("files.max_copies", "0 would forbid every key; use 1 or more".to_owned()));
+        let becomes_minimum = match last!(keys.rsa_recommended_becomes_minimum) {
+            None => None,
+            Some((layer, date)) => Some(parse_date(date.get_ref()).ok_or_else(|| {
+                invalid(
+                    layer,
+                    date.span(),
+                    "keys.rsa_recommended_becomes_minimum",
+                    format!("{} is not a plain date; write it like 2027-07-01", date.get_ref()),
+                )
+            })?),
+        };
+        let mode = |key: &str, found: Option<(&Layer<'_>, &At<String>)>| -> Result<u32, Error> {
+            let (layer, text) = found.ok_or_else(|| missing(key))?;
+            parse_mode(text.get_ref()).ok_or_else(|| {
+                invalid(
+                    layer,
+                    text.span(),
+                    key,
+                    format!("\"{}\" is not a file mode; write it in octal like \"0600\"", text.get_ref()),
+                )
+            })
+        };
+        let (copies_layer, copies) = last!(files.max_copies).ok_or_else(|| missing("files.max_copies"))?;
+        if *copies.get_ref() == 0 {
+            return Err(invalid(
+                copies_layer,
+                copies.span(),
+                "files.max_copies",
+                "0 would forbid every key; use 1 or more".to_owned(),
+            ));
         }
-        for id in self.rules.keys() {
-            if Rule::from_id(id).is_none() {
-                return Err(invalid(
-                    &format!("rules.{id}"),
-                    format!("unknown rule id \"{id}\"; `keycheck explain` lists the rules"),
-                ));
+        let mut rules = BTreeMap::new();
+        for layer in &layers {
+            for (id, level) in &layer.raw.rules {
+                if Rule::from_id(id.get_ref()).is_none() {
+                    return Err(invalid(
+                        layer,
+                        id.span(),
+                        &format!("rules.{}", id.get_ref()),
+                        format!("unknown rule id \"{}\"; `keycheck explain` lists the rules", id.get_ref()),
+                    ));
+                }
+                rules.insert(id.get_ref().clone(), *level);
             }
         }
-        Ok(())
+        let flag = |found: Option<(&Layer<'_>, &bool)>, key: &str| found.map(|(_, v)| *v).ok_or_else(|| missing(key));
+        let number = |found: Option<(&Layer<'_>, &u32)>, key: &str| found.map(|(_, v)| *v).ok_or_else(|| missing(key));
+        Ok(Policy {
+            version: VERSION,
+            keys: KeysPolicy {
+                allowed_algorithms: last!(keys.allowed_algorithms)
+                    .map(|(_, v)| v.clone())
+                    .ok_or_else(|| missing("keys.allowed_algorithms"))?,
+                rsa_min_bits: *min.get_ref(),
+                rsa_recommended_bits: recommended,
+                rsa_recommended_becomes_minimum: becomes_minimum,
+                passphrase_required: flag(last!(keys.passphrase_required), "keys.passphrase_required")?,
+                hardware_keys_exempt: flag(last!(keys.hardware_keys_exempt), "keys.hardware_keys_exempt")?,
+                bcrypt_min_rounds: number(last!(keys.bcrypt_min_rounds), "keys.bcrypt_min_rounds")?,
+                pbkdf2_min_iterations: number(last!(keys.pbkdf2_min_iterations), "keys.pbkdf2_min_iterations")?,
+                argon2_min_memory_kib: number(last!(keys.argon2_min_memory_kib), "keys.argon2_min_memory_kib")?,
+            },
+            files: FilesPolicy {
+                key_mode: mode("files.key_mode", last!(files.key_mode))?,
+                ssh_dir_mode: mode("files.ssh_dir_mode", last!(files.ssh_dir_mode))?,
+                max_copies: *copies.get_ref(),
+            },
+            rules,
+        })
     }
 
     /// The severity of `rule` under this policy, or `None` when it is switched off.
@@ -208,35 +325,9 @@ impl Policy {
     }
 }
 
-/// Deep-merges `top` into `base`: tables merge key by key, anything else replaces.
-fn merge(base: &mut toml::Table, top: toml::Table) {
-    for (key, value) in top {
-        match (base.get_mut(&key), value) {
-            (Some(toml::Value::Table(b)), toml::Value::Table(t)) => merge(b, t),
-            (_, value) => {
-                base.insert(key, value);
-            }
-        }
-    }
-}
-
-/// TOML errors span several lines (a source excerpt); keep the parts on one line.
+/// TOML errors may span several lines; keep them on one.
 fn one_line(message: &str) -> String {
-    message
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('|') && !l.chars().all(|c| c == '^' || c == ' '))
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
-fn deserialize_mode<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
-    let text = String::deserialize(d)?;
-    parse_mode(&text).ok_or_else(|| {
-        serde::de::Error::custom(format!(
-            "\"{text}\" is not a file mode; write it in octal like \"0600\""
-        ))
-    })
+    message.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("; ")
 }
 
 /// Parses an octal mode such as `0600` or `600`.
@@ -247,23 +338,15 @@ fn parse_mode(text: &str) -> Option<u32> {
     u32::from_str_radix(text, 8).ok().filter(|m| *m <= 0o7777)
 }
 
-fn deserialize_date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<time::Date>, D::Error> {
-    /// A TOML date literal, or the same written as a string (a date that has passed
-    /// through `toml::Value` arrives as text).
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Repr {
-        Date(toml::value::Datetime),
-        Text(String),
+/// A TOML date with no time part (`2027-07-01`).
+fn parse_date(value: &toml::value::Datetime) -> Option<time::Date> {
+    match (&value.date, &value.time, &value.offset) {
+        (Some(date), None, None) => {
+            let month = time::Month::try_from(date.month).ok()?;
+            time::Date::from_calendar_date(i32::from(date.year), month, date.day).ok()
+        }
+        _ => None,
     }
-    let text = match Repr::deserialize(d)? {
-        Repr::Date(date) => date.to_string(),
-        Repr::Text(text) => text,
-    };
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    time::Date::parse(&text, format)
-        .map(Some)
-        .map_err(|_| serde::de::Error::custom(format!("\"{text}\" is not a date; write it like 2027-07-01")))
 }
 
 #[cfg(test)]
@@ -300,8 +383,7 @@ mod tests {
     fn errors_name_the_file_and_setting() {
         let e = Policy::with_override("p.toml", "version = 1\n[keys]\nrsa_min_bits = \"x\"\n").unwrap_err();
         let text = e.to_string();
-        assert!(text.starts_with("p.toml: "), "{text}");
-        assert!(text.contains("rsa_min_bits"), "{text}");
+        assert!(text.starts_with("p.toml:3:16: "), "{text}");
 
         let e = Policy::with_override("p.toml", "version = 1\n[keys]\nrsa_min_bit = 1\n").unwrap_err();
         assert!(e.to_string().contains("rsa_min_bit"), "{e}");
@@ -319,7 +401,16 @@ mod tests {
         assert!(e.to_string().contains("octal"), "{e}");
 
         let e = Policy::with_override("p.toml", "[keys\n").unwrap_err();
-        assert!(e.to_string().contains("line 1"), "{e}");
+        assert!(e.to_string().starts_with("p.toml:1:"), "{e}");
+
+        let e = Policy::with_override("p.toml", "version = 1\n[files]\nkey_mode = \"0999\"\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "p.toml:3:12: files.key_mode: \"0999\" is not a file mode; write it in octal like \"0600\""
+        );
+
+        let e = Policy::with_override("p.toml", "[keys]\nrsa_recommended_becomes_minimum = 2027-07-01T10:00:00\n").unwrap_err();
+        assert!(e.to_string().starts_with("p.toml:2:35: keys.rsa_recommended_becomes_minimum"), "{e}");
     }
 
     #[test]

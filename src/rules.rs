@@ -270,7 +270,7 @@ fn replacement_command(path: &str, ctx: &Ctx<'_>) -> String {
         let bits = policy.keys.rsa_recommended_bits;
         (format!("-t rsa -b {bits}"), format!("id_rsa_{bits}"))
     };
-    let dir = parent_dir(path);
+    let dir = parent_dir(path).trim_end_matches('/');
     let taken = |candidate: &str| {
         let inv = ctx.inventory;
         let pub_path = format!("{candidate}.pub");

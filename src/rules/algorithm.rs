@@ -131,6 +131,19 @@ mod tests {
     }
 
     #[test]
+    fn replacement_never_names_an_existing_file() {
+        let old = private("/h/.ssh/id_rsa", "ssh-dss", 1024);
+        let taken = encrypted(private("/h/.ssh/id_ed25519", "ssh-ed25519", 256), 16);
+        let mut inv = inventory(vec![encrypted(old, 16), taken]);
+        inv.skipped.push(crate::inventory::Skipped {
+            path: "/h/.ssh/id_ed25519_2.pub".to_owned(),
+            reason: "x".to_owned(),
+        });
+        let f = evaluate(&inv, &Policy::builtin().unwrap(), env());
+        assert_eq!(f[0].fix.as_deref(), Some("ssh-keygen -t ed25519 -a 100 -f /h/.ssh/id_ed25519_3"));
+    }
+
+    #[test]
     fn rsa_sizes() {
         let f = run(vec![encrypted(private("/k", "ssh-rsa", 1024), 16)], env());
         assert_eq!(ids(&f), ["rsa-below-minimum"]);

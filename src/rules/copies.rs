@@ -22,10 +22,13 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
             by_fingerprint.entry(fp).or_default().push(key);
         }
     }
-    for copies in by_fingerprint.values() {
+    for copies in by_fingerprint.values_mut() {
         if copies.len() <= max {
             continue;
         }
+        // The copy nearest the scanned root counts as the original (`~/.ssh/id_rsa` rather
+        // than `~/.ssh/backup/id_rsa`).
+        copies.sort_by_key(|k| (k.path.matches('/').count(), k.path.as_str()));
         let Some(first) = copies.first() else { continue };
         for copy in &copies[max..] {
             ctx.push(

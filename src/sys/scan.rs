@@ -245,10 +245,22 @@ impl Scanner {
             .map(|(i, k)| (k.path.clone(), i))
             .collect();
         for i in 0..self.inventory.keys.len() {
+            let pub_path = format!("{}.pub", self.inventory.keys[i].path);
             if !self.inventory.keys[i].facts.needs_public_part() {
+                // An encrypted OpenSSH key keeps its comment inside the encrypted part;
+                // its .pub carries the same comment in the clear.
+                let key = &self.inventory.keys[i];
+                if key.facts.kind == Kind::Private && key.facts.comment.is_none() {
+                    if let Some(&j) = by_path.get(&pub_path) {
+                        let public = &self.inventory.keys[j].facts;
+                        if public.kind != Kind::Private && public.fingerprint == key.facts.fingerprint {
+                            let comment = public.comment.clone();
+                            self.inventory.keys[i].facts.comment = comment;
+                        }
+                    }
+                }
                 continue;
             }
-            let pub_path = format!("{}.pub", self.inventory.keys[i].path);
             let public = match by_path.get(&pub_path) {
                 Some(&j) => self.inventory.keys[j].facts.clone(),
                 None => match read_public_beside(Path::new(&pub_path), self.options.max_file_size) {

@@ -365,9 +365,24 @@ fn specs() -> Vec<Spec> {
         add(base, "openssh", Make::Copy, true);
     }
     // OpenSSH format, encrypted: default, -a rounds, -Z ciphers.
-    add("ed25519", "openssh-enc", rewrite(None, Some(PASS), None, None), true);
-    add("ed25519", "openssh-a32", rewrite(None, Some(PASS), Some(32), None), true);
-    add("ed25519", "openssh-a100", rewrite(None, Some(PASS), Some(100), None), true);
+    add(
+        "ed25519",
+        "openssh-enc",
+        rewrite(None, Some(PASS), None, None),
+        true,
+    );
+    add(
+        "ed25519",
+        "openssh-a32",
+        rewrite(None, Some(PASS), Some(32), None),
+        true,
+    );
+    add(
+        "ed25519",
+        "openssh-a100",
+        rewrite(None, Some(PASS), Some(100), None),
+        true,
+    );
     add(
         "rsa2048",
         "openssh-a16-aes128ctr",
@@ -389,26 +404,58 @@ fn specs() -> Vec<Spec> {
     add(
         "ed25519",
         "openssh-chacha",
-        rewrite(None, Some(PASS), None, Some("chacha20-poly1305@openssh.com")),
+        rewrite(
+            None,
+            Some(PASS),
+            None,
+            Some("chacha20-poly1305@openssh.com"),
+        ),
         true,
     );
-    add("rsa4096", "openssh-enc", rewrite(None, Some(PASS), None, None), true);
-    add("dsa", "openssh-enc", rewrite(None, Some(PASS), None, None), true);
+    add(
+        "rsa4096",
+        "openssh-enc",
+        rewrite(None, Some(PASS), None, None),
+        true,
+    );
+    add(
+        "dsa",
+        "openssh-enc",
+        rewrite(None, Some(PASS), None, None),
+        true,
+    );
     // -m PEM, unencrypted: PKCS#1 for RSA, SEC1 for ECDSA, DSA PEM; Ed25519 stays OpenSSH.
     for (base, _, _) in BASES {
         add(base, "pem", rewrite(Some("PEM"), None, None, None), true);
     }
     // -m PEM, encrypted (legacy AES-128-CBC + MD5): the public half is hidden; .pub beside.
     for base in ["rsa2048", "rsa3072", "ecdsa384", "dsa"] {
-        add(base, "pem-enc", rewrite(Some("PEM"), Some(PASS), None, None), true);
+        add(
+            base,
+            "pem-enc",
+            rewrite(Some("PEM"), Some(PASS), None, None),
+            true,
+        );
     }
     // -m PKCS8, unencrypted.
-    for base in ["rsa2048", "rsa4096", "ecdsa256", "ecdsa521", "dsa", "ed25519"] {
-        add(base, "pkcs8", rewrite(Some("PKCS8"), None, None, None), true);
+    for base in [
+        "rsa2048", "rsa4096", "ecdsa256", "ecdsa521", "dsa", "ed25519",
+    ] {
+        add(
+            base,
+            "pkcs8",
+            rewrite(Some("PKCS8"), None, None, None),
+            true,
+        );
     }
     // -m PKCS8, encrypted (PBES2): hidden public half; one WITHOUT a .pub.
     for base in ["rsa3072", "ecdsa256"] {
-        add(base, "pkcs8-enc", rewrite(Some("PKCS8"), Some(PASS), None, None), true);
+        add(
+            base,
+            "pkcs8-enc",
+            rewrite(Some("PKCS8"), Some(PASS), None, None),
+            true,
+        );
     }
     add(
         "ecdsa521",
@@ -522,8 +569,7 @@ pub fn generate_matrix() -> Matrix {
                 puttygen()
                     .args(["-q", "-t", "rsa1", "-b", "2048", "-C", "base-rsa1", "-o"])
                     .arg(&out)
-                    .arg("--new-passphrase")
-                    .arg(work.join("empty-pass-for-rsa1")),
+                    .args(["--new-passphrase", "/dev/null"]),
             );
         } else {
             run_ok(
@@ -534,7 +580,6 @@ pub fn generate_matrix() -> Matrix {
             );
         }
     });
-    let _ = fs::remove_file(work.join("empty-pass-for-rsa1"));
 
     // 2. Variants, in parallel.
     let specs = specs();
@@ -549,11 +594,19 @@ pub fn generate_matrix() -> Matrix {
     // Every file in the dir must be an entry, and the other way round.
     let mut on_disk: Vec<String> = fs::read_dir(&dir)
         .expect("read keys dir")
-        .map(|e| e.expect("dir entry").file_name().to_string_lossy().into_owned())
+        .map(|e| {
+            e.expect("dir entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
         .collect();
     on_disk.sort();
     let listed: Vec<String> = entries.iter().map(|e| e.name.clone()).collect();
-    assert_eq!(on_disk, listed, "matrix bookkeeping is out of step with the files");
+    assert_eq!(
+        on_disk, listed,
+        "matrix bookkeeping is out of step with the files"
+    );
 
     Matrix {
         root,
@@ -587,7 +640,7 @@ fn make_variant(spec: &Spec, dir: &Path, work: &Path, pass_file: &Path) -> Vec<E
         kdf_rounds: None,
         hides_public: false,
         public_file: None,
-        };
+    };
     let base_cmd = BASES
         .iter()
         .find(|(n, _, _)| *n == spec.base)
@@ -609,7 +662,9 @@ fn make_variant(spec: &Spec, dir: &Path, work: &Path, pass_file: &Path) -> Vec<E
         } => {
             fs::copy(&base, &path).expect("copy base");
             let mut cmd = ssh_keygen();
-            cmd.args(["-p", "-f"]).arg(&path).args(["-P", "", "-N", pass.unwrap_or("")]);
+            cmd.args(["-p", "-f"])
+                .arg(&path)
+                .args(["-P", "", "-N", pass.unwrap_or("")]);
             how = format!("{base_cmd}; ssh-keygen -p -N {:?}", pass.unwrap_or(""));
             if let Some(f) = format {
                 cmd.args(["-m", f]);
@@ -809,9 +864,15 @@ impl RunResult {
             "wrong schema in {value:#}"
         );
         for list in ["keys", "findings", "errors", "skipped"] {
-            assert!(value[list].is_array(), "`{list}` is not an array in {value:#}");
+            assert!(
+                value[list].is_array(),
+                "`{list}` is not an array in {value:#}"
+            );
         }
-        assert!(value["summary"].is_object(), "`summary` missing in {value:#}");
+        assert!(
+            value["summary"].is_object(),
+            "`summary` missing in {value:#}"
+        );
         Report { value }
     }
 }
@@ -887,7 +948,10 @@ where
 
 /// `keycheck check DIR --format json`, parsed.
 pub fn check_json(home: &Path, dir: &Path) -> (RunResult, Report) {
-    let run = check(home, [dir.as_os_str(), OsStr::new("--format"), OsStr::new("json")]);
+    let run = check(
+        home,
+        [dir.as_os_str(), OsStr::new("--format"), OsStr::new("json")],
+    );
     assert!(
         run.code == 0 || run.code == 1,
         "keycheck check {} exited {} (not 0/1)\nstdout:\n{}\nstderr:\n{}",
@@ -924,22 +988,34 @@ pub enum Place {
 impl Report {
     /// The `keys` entries.
     pub fn keys(&self) -> &[Value] {
-        self.value["keys"].as_array().map(Vec::as_slice).unwrap_or(&[])
+        self.value["keys"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
     }
 
     /// The `findings` entries.
     pub fn findings(&self) -> &[Value] {
-        self.value["findings"].as_array().map(Vec::as_slice).unwrap_or(&[])
+        self.value["findings"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
     }
 
     /// The `errors` entries.
     pub fn errors(&self) -> &[Value] {
-        self.value["errors"].as_array().map(Vec::as_slice).unwrap_or(&[])
+        self.value["errors"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
     }
 
     /// The `skipped` entries.
     pub fn skipped(&self) -> &[Value] {
-        self.value["skipped"].as_array().map(Vec::as_slice).unwrap_or(&[])
+        self.value["skipped"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
     }
 
     /// The key entry for `path`; panics unless there is exactly one.
@@ -993,10 +1069,16 @@ impl Report {
     pub fn reasons_for(&self, path: &str) -> Vec<String> {
         let mut out = Vec::new();
         for e in self.errors().iter().filter(|e| e["path"] == path) {
-            out.push(format!("error: {}", e["error"].as_str().unwrap_or_default()));
+            out.push(format!(
+                "error: {}",
+                e["error"].as_str().unwrap_or_default()
+            ));
         }
         for s in self.skipped().iter().filter(|s| s["path"] == path) {
-            out.push(format!("skipped: {}", s["reason"].as_str().unwrap_or_default()));
+            out.push(format!(
+                "skipped: {}",
+                s["reason"].as_str().unwrap_or_default()
+            ));
         }
         for f in self.findings().iter().filter(|f| f["path"] == path) {
             out.push(format!(
@@ -1047,7 +1129,9 @@ pub fn base64_decode(text: &str) -> Vec<u8> {
     let clean: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     base64::engine::general_purpose::STANDARD
         .decode(clean.trim_end_matches('='))
-        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(clean.trim_end_matches('=')))
+        .or_else(|_| {
+            base64::engine::general_purpose::STANDARD_NO_PAD.decode(clean.trim_end_matches('='))
+        })
         .unwrap_or_else(|e| panic!("test key body is not base64: {e}"))
 }
 
@@ -1091,6 +1175,26 @@ pub fn keygen(dir: &Path, name: &str, t: &str, pass: &str, extra: &[&str]) -> Pa
             .arg(&path),
     );
     path
+}
+
+/// The ways a report may spell `path`: lossy UTF-8 (U+FFFD) and with `\xNN` escapes for
+/// bytes that are not UTF-8.
+pub fn display_forms(path: &Path) -> Vec<String> {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = path.as_os_str().as_bytes();
+    let mut escaped = String::new();
+    for chunk in bytes.utf8_chunks() {
+        escaped.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            escaped.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    let lossy = path.to_string_lossy().into_owned();
+    if escaped == lossy {
+        vec![lossy]
+    } else {
+        vec![lossy, escaped]
+    }
 }
 
 /// Whether this process runs as root (where `chmod 000` does not stop reading).

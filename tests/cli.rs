@@ -1,0 +1,322 @@
+//! The `keycheck` command as a person runs it: default root, exit codes, policy files,
+//! output formats, `explain`. Keys come from the real `ssh-keygen`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+const PASS: &str = "keycheck-test";
+
+/// A temp HOME with an empty `~/.ssh` (mode 0700).
+struct Home {
+    dir: tempfile::TempDir,
+}
+
+impl Home {
+    fn new() -> Home {
+        let dir = tempfile::tempdir().unwrap();
+        let ssh = dir.path().join(".ssh");
+        fs::create_dir(&ssh).unwrap();
+        set_mode(&ssh, 0o700);
+        Home { dir }
+    }
+
+    fn ssh(&self) -> PathBuf {
+        self.dir.path().join(".ssh")
+    }
+
+    /// `ssh-keygen -t TYPE [-b BITS] -N PASS -f ~/.ssh/NAME` plus extra args.
+    fn keygen(&self, name: &str, args: &[&str], passphrase: &str) -> PathBuf {
+        let path = self.ssh().join(name);
+        let out = Command::new("ssh-keygen")
+            .args(["-q", "-C", "test@keycheck", "-N", passphrase, "-f"])
+            .arg(&path)
+            .args(args)
+            .output()
+            .expect("ssh-keygen must be installed: apt-get install openssh-client");
+        assert!(
+            out.status.success(),
+            "ssh-keygen failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        path
+    }
+
+    fn keycheck(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_keycheck"))
+            .args(args)
+            .env("HOME", self.dir.path())
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    fn json(&self, args: &[&str]) -> (i32, Value) {
+        let mut all = vec!["check", "--format", "json"];
+        all.extend_from_slice(args);
+        let out = self.keycheck(&all);
+        let doc: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)));
+        (out.status.code().unwrap(), doc)
+    }
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt as _;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn rules(doc: &Value) -> Vec<String> {
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn default_run_checks_dot_ssh_and_passes_good_keys() {
+    let home = Home::new();
+    home.keygen("id_ed25519", &["-t", "ed25519"], PASS);
+    let out = home.keycheck(&[]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("   ok ~/.ssh/id_ed25519 "), "{stdout}");
+    assert!(
+        stdout.contains("passphrase (aes256-ctr, bcrypt 16 rounds)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "summary: 2 keys (1 private, 1 public, 0 certificates), 0 failing, 0 warnings"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains('\u{1b}'),
+        "colour with NO_COLOR and no terminal: {stdout:?}"
+    );
+    // `keycheck check` is the same command.
+    assert_eq!(home.keycheck(&["check"]).stdout, out.stdout);
+}
+
+#[test]
+fn unencrypted_key_fails_with_the_fix_command() {
+    let home = Home::new();
+    let key = home.keygen("id_ed25519", &["-t", "ed25519"], "");
+    let out = home.keycheck(&[]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains(" FAIL ~/.ssh/id_ed25519 "), "{stdout}");
+    assert!(
+        stdout.contains("fail[passphrase-missing] private key is not protected by a passphrase"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("fix: ssh-keygen -p -a 100 -f {}", key.display())),
+        "{stdout}"
+    );
+
+    // The fix works, and afterwards the check passes.
+    let status = Command::new("ssh-keygen")
+        .args(["-q", "-p", "-a", "100", "-P", "", "-N", PASS, "-f"])
+        .arg(&key)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(home.keycheck(&[]).status.code(), Some(0));
+}
+
+#[test]
+fn fail_on_warn_counts_warnings() {
+    let home = Home::new();
+    home.keygen("id_rsa", &["-t", "rsa", "-b", "3072"], PASS);
+    let (code, doc) = home.json(&[]);
+    assert_eq!(rules(&doc), ["rsa-below-recommended"]);
+    assert_eq!(doc["findings"][0]["severity"], "warn");
+    assert_eq!(code, 0);
+    let (code, _) = home.json(&["--fail-on", "warn"]);
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn permissions_and_copies() {
+    let home = Home::new();
+    let key = home.keygen("id_ed25519", &["-t", "ed25519"], PASS);
+    set_mode(&key, 0o644);
+    fs::create_dir(home.ssh().join("backup")).unwrap();
+    let copy = home.ssh().join("backup/id_ed25519.bak");
+    fs::copy(&key, &copy).unwrap();
+    set_mode(&copy, 0o600);
+    set_mode(&home.ssh(), 0o777);
+    let (code, doc) = home.json(&[]);
+    assert_eq!(code, 1);
+    let findings = doc["findings"].as_array().unwrap();
+    let dir_finding = findings
+        .iter()
+        .find(|f| f["path"] == home.ssh().to_str().unwrap())
+        .expect("a finding on ~/.ssh");
+    assert_eq!(dir_finding["rule"], "file-permissions");
+    assert_eq!(
+        dir_finding["fix"],
+        format!("chmod 755 {}", home.ssh().display())
+    );
+    let key_finding = findings
+        .iter()
+        .find(|f| f["path"] == key.to_str().unwrap())
+        .expect("a finding on the key");
+    assert_eq!(key_finding["rule"], "file-permissions");
+    assert_eq!(key_finding["fix"], format!("chmod 600 {}", key.display()));
+    let dup = findings
+        .iter()
+        .find(|f| f["rule"] == "duplicate-key")
+        .expect("duplicate-key");
+    assert_eq!(dup["path"], copy.to_str().unwrap());
+    assert_eq!(dup["severity"], "warn");
+    // The copy is the same key: same fingerprint in the inventory.
+    let keys = doc["keys"].as_array().unwrap();
+    let fp = |p: &Path| {
+        keys.iter()
+            .find(|k| k["path"] == p.to_str().unwrap())
+            .unwrap()["fingerprint"]
+            .clone()
+    };
+    assert_eq!(fp(&key), fp(&copy));
+    assert_eq!(doc["summary"]["fail"], 2);
+}
+
+#[test]
+fn explicit_paths_replace_the_default_root() {
+    let home = Home::new();
+    home.keygen("id_ed25519", &["-t", "ed25519"], "");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let out = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", PASS, "-f"])
+        .arg(elsewhere.path().join("k"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let (code, doc) = home.json(&[elsewhere.path().join("k").to_str().unwrap()]);
+    assert_eq!(code, 0, "{doc}");
+    assert_eq!(doc["keys"].as_array().unwrap().len(), 1);
+    assert_eq!(doc["summary"]["private"], 1);
+}
+
+#[test]
+fn missing_path_is_a_runtime_error() {
+    let home = Home::new();
+    let out = home.keycheck(&["check", "/nonexistent/keycheck-test"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with("keycheck: /nonexistent/keycheck-test: no such file or directory"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn no_dot_ssh_is_not_an_error() {
+    let home = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_keycheck"))
+        .env("HOME", home.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stderr).contains("does not exist: no SSH keys to check"));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let home = Home::new();
+    let out = home.keycheck(&["check", "--format", "yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("yaml"));
+    let out = home.keycheck(&["--version"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).starts_with("keycheck "));
+}
+
+#[test]
+fn policy_file_overrides_and_errors_name_the_line() {
+    let home = Home::new();
+    home.keygen("id_rsa", &["-t", "rsa", "-b", "3072"], PASS);
+    let policy = home.dir.path().join("policy.toml");
+    fs::write(&policy, "version = 1\n[keys]\nrsa_min_bits = 4096\n").unwrap();
+    let (code, doc) = home.json(&["--policy", policy.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert_eq!(rules(&doc), ["rsa-below-minimum"]);
+
+    fs::write(
+        &policy,
+        "version = 1\n[rules]\nrsa-below-recommended = \"off\"\n",
+    )
+    .unwrap();
+    let (code, doc) = home.json(&["--policy", policy.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert!(rules(&doc).is_empty());
+
+    fs::write(&policy, "version = 1\n\n[keys]\nrsa_min_bits = \"big\"\n").unwrap();
+    let out = home.keycheck(&["--policy", policy.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with(&format!("keycheck: {}:4:16: ", policy.display())),
+        "{stderr}"
+    );
+    assert!(stderr.contains("\"big\""), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one clear line: {stderr}");
+
+    let out = home.keycheck(&["--policy", "/nonexistent/policy.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("reading policy /nonexistent/policy.toml"));
+}
+
+#[test]
+fn explain_lists_and_explains_rules() {
+    let home = Home::new();
+    let out = home.keycheck(&["explain"]);
+    assert_eq!(out.status.code(), Some(0));
+    let list = text(&out.stdout);
+    for id in [
+        "algorithm-denied",
+        "passphrase-missing",
+        "kdf-weak",
+        "duplicate-key",
+        "unreadable",
+    ] {
+        assert!(list.contains(id), "{list}");
+    }
+    let out = home.keycheck(&["explain", "passphrase-missing"]);
+    assert!(text(&out.stdout).starts_with("passphrase-missing (fail by default)"));
+    let out = home.keycheck(&["explain", "no-such-rule"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn closed_pipe_ends_quietly() {
+    let home = Home::new();
+    for i in 0..30 {
+        home.keygen(&format!("k{i}"), &["-t", "ed25519"], "");
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_keycheck"))
+        .args(["--format", "json"])
+        .env("HOME", home.dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(text(&out.stderr).is_empty(), "{}", text(&out.stderr));
+}

@@ -1,0 +1,632 @@
+//! keycheck against hostile directory contents: broken keys, special files, loops, huge
+//! files, unreadable files, names that are not UTF-8.
+//!
+//! Each run has a deadline ([`support::DEADLINE`]): a hang is killed and fails the test.
+//! Every entry must be accounted for (in `keys`, `errors` or `skipped`, or as a
+//! `malformed-key` / `unreadable` finding) with a reason, and the exit code must be right.
+
+mod support;
+
+use std::ffi::OsStr;
+use std::fs;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{symlink, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::Value;
+use support::{
+    check, check_json, keygen, run, run_ok, run_with_deadline, write_file, Report, PASS,
+};
+
+/// How a hostile entry was accounted for.
+#[derive(Debug)]
+enum Seen {
+    Key(Value),
+    Error(String),
+    Skipped(String),
+    Finding { rule: String, message: String },
+}
+
+/// Everything the report says about `path`; fails unless the entry is accounted for.
+fn accounted(report: &Report, path: &str) -> Vec<Seen> {
+    let mut seen = Vec::new();
+    for k in report.keys().iter().filter(|k| k["path"] == path) {
+        seen.push(Seen::Key(k.clone()));
+    }
+    for e in report.errors().iter().filter(|e| e["path"] == path) {
+        seen.push(Seen::Error(
+            e["error"].as_str().unwrap_or_default().to_owned(),
+        ));
+    }
+    for s in report.skipped().iter().filter(|s| s["path"] == path) {
+        seen.push(Seen::Skipped(
+            s["reason"].as_str().unwrap_or_default().to_owned(),
+        ));
+    }
+    for f in report.findings().iter().filter(|f| {
+        f["path"] == path && (f["rule"] == "malformed-key" || f["rule"] == "unreadable")
+    }) {
+        seen.push(Seen::Finding {
+            rule: f["rule"].as_str().unwrap_or_default().to_owned(),
+            message: f["message"].as_str().unwrap_or_default().to_owned(),
+        });
+    }
+    assert!(
+        !seen.is_empty(),
+        "{path} is not accounted for in keys/errors/skipped/findings:\n{:#}",
+        report.value
+    );
+    let listed = seen
+        .iter()
+        .filter(|s| !matches!(s, Seen::Finding { .. }))
+        .count();
+    assert!(
+        listed <= 1,
+        "{path} is listed more than once across keys/errors/skipped: {seen:?}"
+    );
+    seen
+}
+
+/// The reasons (error, skip reason, finding message) given for a non-key entry, lowercased.
+fn reasons(seen: &[Seen]) -> Vec<String> {
+    seen.iter()
+        .filter_map(|s| match s {
+            Seen::Key(_) => None,
+            Seen::Error(r) | Seen::Skipped(r) => Some(r.to_lowercase()),
+            Seen::Finding { message, .. } => Some(message.to_lowercase()),
+        })
+        .collect()
+}
+
+/// Asserts the entry was not reported as a key, and that some reason names one of `words`.
+fn assert_rejected_with(report: &Report, path: &Path, words: &[&str]) {
+    let p = path.to_string_lossy();
+    let seen = accounted(report, &p);
+    assert!(
+        !seen.iter().any(|s| matches!(s, Seen::Key(_))),
+        "{p} was reported as a key: {seen:?}"
+    );
+    let reasons = reasons(&seen);
+    assert!(
+        reasons.iter().all(|r| !r.trim().is_empty()),
+        "{p}: empty reason in {seen:?}"
+    );
+    assert!(
+        reasons.iter().any(|r| words.iter().any(|w| r.contains(w))),
+        "{p}: no reason names the cause (one of {words:?}): {seen:?}"
+    );
+}
+
+/// Asserts the entry is an error or a `malformed-key` finding (not a key, not skipped):
+/// it looks like a key but cannot be read.
+fn assert_malformed(report: &Report, path: &Path) {
+    let p = path.to_string_lossy();
+    let seen = accounted(report, &p);
+    let malformed = seen.iter().any(|s| {
+        matches!(s, Seen::Error(_))
+            || matches!(s, Seen::Finding { rule, .. } if rule == "malformed-key")
+    });
+    assert!(
+        malformed && !seen.iter().any(|s| matches!(s, Seen::Key(_) | Seen::Skipped(_))),
+        "{p} looks like a key but is unreadable: expected an error / malformed-key finding, got {seen:?}"
+    );
+    assert!(
+        reasons(&seen).iter().all(|r| r.len() > 3),
+        "{p}: no reason given: {seen:?}"
+    );
+}
+
+/// Exit code follows the findings: 1 with a failing finding, else 0 (errors and warnings
+/// alone do not fail the check).
+fn assert_exit_follows(run: &support::RunResult, report: &Report) {
+    let failing = report.has_failing_finding();
+    assert_eq!(
+        run.code,
+        i32::from(failing),
+        "exit code {} but failing findings = {failing}\n{:#}",
+        run.code,
+        report.value["findings"]
+    );
+}
+
+fn new_dir(root: &Path, name: &str) -> PathBuf {
+    let dir = root.join(name);
+    fs::create_dir(&dir).expect("mkdir");
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).expect("chmod dir");
+    dir
+}
+
+/// A valid unencrypted OpenSSH Ed25519 key's text.
+fn valid_key_text(scratch: &Path, name: &str) -> String {
+    let path = keygen(scratch, name, "ed25519", "", &[]);
+    fs::read_to_string(path).expect("read key")
+}
+
+/// Deterministic pseudo-random bytes (xorshift), no dependency needed.
+fn noise(len: usize, mut seed: u64) -> Vec<u8> {
+    (0..len)
+        .map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed >> 24) as u8
+        })
+        .collect()
+}
+
+fn mkfifo(path: &Path) {
+    run_ok(Command::new("mkfifo").arg(path));
+}
+
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn empty_file_is_skipped_not_a_key() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = new_dir(tmp.path(), "ssh");
+    let path = write_file(&dir, "id_ed25519", b"", 0o600);
+    let (run, report) = check_json(tmp.path(), &dir);
+    assert_rejected_with(&report, &path, &["empty"]);
+    assert_exit_follows(&run, &report);
+}
+
+#[test]
+fn random_bytes_are_not_a_key() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = new_dir(tmp.path(), "ssh");
+    let path = write_file(&dir, "id_rsa", &noise(4096, 0x9e37_79b9_7f4a_7c15), 0o600);
+    let (run, report) = check_json(tmp.path(), &dir);
+    assert_rejected_with(
+        &report,
+        &path,
+        &[
+            "binary",
+            "not a key",
+            "not an ssh key",
+            "unrecognised",
+            "unrecognized",
+        ],
+    );
+    assert_exit_follows(&run, &report);
+}
+
+#[test]
+fn truncated_keys_are_malformed() {
+    support::require_tools();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let scratch = new_dir(tmp.path(), "scratch");
+    let dir = new_dir(tmp.path(), "ssh");
+    // OpenSSH key cut in half (no END line), and cut in the body but with its END line.
+    let text = valid_key_text(&scratch, "src");
+    let half = write_file(&dir, "id_half", &text.as_bytes()[..text.len() / 2], 0o600);
+    let lines: Vec<&str> = text.lines().collect();
+    let short = format!("{}\n{}\n{}\n", lines[0], lines[1], lines[lines.len() - 1]);
+    let short_body = write_file(&dir, "id_short_body", short.as_bytes(), 0o600);
+    // Legacy PEM and PPK cut in half.
+    let pem = keygen(&scratch, "pem", "rsa", "", &["-b", "2048", "-m", "PEM"]);
+    let pem_text = fs::read(&pem).expect("read pem");
+    let pem_half = write_file(&dir, "id_pem_half", &pem_text[..pem_text.len() / 2], 0o600);
+    let ppk = scratch.join("k.ppk");
+    run_ok(
+        Command::new("puttygen")
+            .arg(scratch.join("src"))
+            .arg("-o")
+            .arg(&ppk),
+    );
+    let ppk_text = fs::read(&ppk).expect("read ppk");
+    let ppk_half = write_file(&dir, "id_ppk_half", &ppk_text[..ppk_text.len() / 2], 0o600);
+
+    let (run, report) = check_json(tmp.path(), &dir);
+    for path in [&half, &short_body, &pem_half, &ppk_half] {
+        assert_malformed(&report, path);
+    }
+    assert_eq!(run.code, 1, "malformed keys must fail: {}", run.stdout);
+}
+
+#[test]
+fn corrupted_keys_are_accounted_for() {
+    support::require_tools();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let scratch = new_dir(tmp.path(), "scratch");
+    let dir = new_dir(tmp.path(), "ssh");
+    let text = valid_key_text(&scratch, "src");
+    // A flipped bit in the middle of the file: may or may not still parse, but must be
+    // accounted for and must not crash anything.
+    let mut flipped = text.clone().into_bytes();
+    let mid = flipped.len() / 2;
+    flipped[mid] = if flipped[mid] == b'A' { b'B' } else { b'A' };
+    let flip = write_file(&dir, "id_flipped", &flipped, 0o600);
+    // A character that is not base64 in the middle of the body: cannot parse.
+    let mut bad = text.clone().into_bytes();
+    bad[mid] = b'!';
+    let bad_b64 = write_file(&dir, "id_bad_base64", &bad, 0o600);
+    // The public key length field inflated: the announced data is not there.
+    let lines: Vec<&str> = text.lines().collect();
+    let body = support::base64_decode(&lines[1..lines.len() - 1].concat());
+    let mut inflated = body.clone();
+    // openssh-key-v1\0 + "none" + "none" + "" + u32 nkeys, then the public key length.
+    let at = 15 + 8 + 8 + 4 + 4;
+    inflated[at..at + 4].copy_from_slice(&0x7fff_fff0_u32.to_be_bytes());
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&inflated);
+    let wrapped: Vec<String> = b64
+        .as_bytes()
+        .chunks(70)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect();
+    let inflated_text = format!(
+        "-----BEGIN OPENSSH PRIVATE KEY-----\n{}\n-----END OPENSSH PRIVATE KEY-----\n",
+        wrapped.join("\n")
+    );
+    let inflated_path = write_file(&dir, "id_inflated_length", inflated_text.as_bytes(), 0o600);
+    // A PEM header over garbage.
+    let garbage = write_file(
+        &dir,
+        "id_garbage_pem",
+        b"-----BEGIN RSA PRIVATE KEY-----\nAAAAAAAAAAAAAAAAAAAAAAAA\n-----END RSA PRIVATE KEY-----\n",
+        0o600,
+    );
+
+    let (run, report) = check_json(tmp.path(), &dir);
+    let flip_seen = accounted(&report, &flip.to_string_lossy());
+    if let Some(Seen::Key(k)) = flip_seen.iter().find(|s| matches!(s, Seen::Key(_))) {
+        // If it still parses, its facts must still be those of an Ed25519 key.
+        assert_eq!(k["kind"], "private", "{k:#}");
+    }
+    for path in [&bad_b64, &inflated_path, &garbage] {
+        assert_malformed(&report, path);
+    }
+    assert_eq!(run.code, 1, "malformed keys must fail");
+}
+
+#[test]
+fn fifo_named_like_a_key_does_not_block() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = new_dir(tmp.path(), "ssh");
+    let fifo = dir.join("id_rsa");
+    mkfifo(&fifo);
+    let (run, report) = check_json(tmp.path(), &dir);
+    assert_rejected_with(
+        &report,
+        &fifo,
+        &["fifo", "pipe", "not a regular file", "special"],
+    );
+    assert!(
+        run.elapsed < Duration::from_secs(5),
+        "took {:?}",
+        run.elapsed
+    );
+    assert_exit_follows(&run, &report);
+}
+
+#[test]
+fn symlink_to_dev_zero_is_not_read_forever() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = new_dir(tmp.path(), "ssh");
+    let link = dir.join("id_ecdsa");
+    symlink("/dev/zero", &link).expect("symlink");
+    let (run, report) = check_json(tmp.path(), &dir);
+    assert_rejected_with(
+        &report,
+        &link,
+        &[
+            "device",
+            "not a regular file",
+            "special",
+            "symlink",
+            "symbolic link",
+            "too large",
+            "too big",
+        ],
+    );
+    assert!(
+        run.elapsed < Duration::from_secs(5),
+        "took {:?}",
+        run.elapsed
+    );
+    assert_exit_follows(&run, &report);
+}
+
+#[test]
+fn symlink_loops_terminate() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = new_dir(tmp.path(), "ssh");
+    // a -> b -> a
+    let a = dir.join("id_a");
+    let b = dir.join("id_b");
+    symlink("id_b", &a).expect("symlink a");
+    symlink("id_a", &b).expect("symlink b");
+    // A directory that contains a link back to its parent, and a link to itself.
+    let sub = new_dir(&dir, "sub");
+    symlink("..", sub.join("up")).expect("symlink up");
+    let self_link = dir.join("self");
+    symlink(".", &self_link).expect("symlink self");
+    let (run, report) = check_json(tmp.path(), &dir);
+    for p in [&a, &b] {
+        assert_rejected_with(
+            &report,
+            p,
+            &[
+                "loop",
+                "too many levels",
+                "symbolic link",
+                "symlink",
+                "dangling",
+                "not found",
+                "no such file",
+            ],
+        );
+    }
+    // However keycheck treats directories, nothing may be reported twice or recurse.
+    let places = report.places();
+    for (p, where_) in &places {
+        assert_eq!(where_.len(), 1, "{p} reported {} times", where_.len());
+        assert!(
+            !p.contains("/up/") && !p.contains("/self/"),
+            "{p}: keycheck followed a directory symlink loop"
+        );
+    }
+    assert!(places.len() <= 6, "too many entries: {places:#?}");
+    assert_exit_follows(&run, &report);
+}
+
+#[test]
+fn huge_file_is_handled_quickly() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = new_dir(tmp.path(), "ssh");
+    // 20 MB that looks like an OpenSSH key: the armour and 20 MB of base64 lines.
+    let mut big = b"-----BEGIN OPENSSH PRIVATE KEY-----\n".to_vec();
+    let line = [b'A'; 70];
+    while big.len() < 20 * 1024 * 1024 {
+        big.extend_from_slice(&line);
+        big.push(b'\n');
+    }
+    big.extend_from_slice(b"-----END OPENSSH PRIVATE KEY-----\n");
+    let path = write_file(&dir, "id_big", &big, 0o600);
+    // And 20 MB of noise.
+    let noise_path = write_file(&dir, "id_big_noise", &noise(20 * 1024 * 1024, 7), 0o600);
+    let (run, report) = check_json(tmp.path(), &dir);
+    for p in [&path, &noise_path] {
+        let seen = accounted(&report, &p.to_string_lossy());
+        assert!(
+            !seen.iter().any(|s| matches!(s, Seen::Key(_))),
+            "{}: a 20 MB file reported as a key: {seen:?}",
+            p.display()
+        );
+    }
+    assert!(
+        run.elapsed < Duration::from_secs(5),
+        "took {:?}",
+        run.elapsed
+    );
+    assert_exit_follows(&run, &report);
+}
+
+#[test]
+fn unreadable_file_is_reported() {
+    support::require_tools();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let scratch = new_dir(tmp.path(), "scratch");
+    let dir = new_dir(tmp.path(), "ssh");
+    let src = keygen(&scratch, "k", "ed25519", PASS, &["-a", "100"]);
+    let locked = dir.join("id_ed25519");
+    fs::copy(&src, &locked).expect("copy");
+    fs::set_permissions(&locked, fs::Permissions::from_mode(0o000)).expect("chmod 000");
+
+    if support::is_root() {
+        // Root reads a mode-000 file anyway: keycheck must then report the key with its
+        // real mode, not pretend it is unreadable.
+        let (_, report) = check_json(tmp.path(), &dir);
+        let key = report.key(&locked);
+        assert_eq!(key["mode"], "0000", "{key:#}");
+        assert_eq!(key["encrypted"], true, "{key:#}");
+
+        // As an unprivileged user (setpriv, util-linux) the file really is unreadable.
+        let have_setpriv = run(Command::new("sh").args(["-c", "command -v setpriv"]))
+            .status
+            .success();
+        assert!(
+            have_setpriv,
+            "setpriv (util-linux) is needed to test unreadable files as root"
+        );
+        // nobody must be able to reach the dir and the binary.
+        for p in [tmp.path(), dir.as_path()] {
+            fs::set_permissions(p, fs::Permissions::from_mode(0o755)).expect("chmod");
+        }
+        let mut cmd = Command::new("setpriv");
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(env!("CARGO_BIN_EXE_keycheck"))
+            .args(["check"])
+            .arg(&dir)
+            .args(["--format", "json"])
+            .env_clear()
+            .env("HOME", tmp.path())
+            .env("NO_COLOR", "1")
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+        let run = run_with_deadline(&mut cmd, support::DEADLINE);
+        let report = run.json();
+        assert_rejected_with(
+            &report,
+            &locked,
+            &[
+                "permission denied",
+                "unreadable",
+                "cannot read",
+                "can't read",
+                "not readable",
+            ],
+        );
+        assert_eq!(
+            run.code, 1,
+            "an unreadable key must fail the check: {}",
+            run.stdout
+        );
+    } else {
+        let (run, report) = check_json(tmp.path(), &dir);
+        assert_rejected_with(
+            &report,
+            &locked,
+            &[
+                "permission denied",
+                "unreadable",
+                "cannot read",
+                "can't read",
+                "not readable",
+            ],
+        );
+        assert_eq!(run.code, 1, "an unreadable key must fail the check");
+    }
+}
+
+#[test]
+fn non_utf8_file_name_is_reported() {
+    support::require_tools();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let scratch = new_dir(tmp.path(), "scratch");
+    let dir = new_dir(tmp.path(), "ssh");
+    let src = keygen(&scratch, "k", "ed25519", "", &[]);
+    let name = OsStr::from_bytes(b"id_\xff\xfe_key");
+    fs::copy(&src, dir.join(name)).expect("copy");
+    let (run, report) = check_json(tmp.path(), &dir);
+    let places = report.places();
+    assert_eq!(places.len(), 1, "expected one entry: {:#}", report.value);
+    let (path, where_) = places.iter().next().expect("one entry");
+    assert!(
+        path.contains("id_") && path.contains("_key"),
+        "path {path:?} does not name the file"
+    );
+    assert_eq!(where_, &[support::Place::Key], "{:#}", report.value);
+    let key = &report.keys()[0];
+    assert_eq!(key["algorithm"], "ssh-ed25519", "{key:#}");
+    assert_eq!(key["encrypted"], false, "{key:#}");
+    assert_eq!(
+        run.code, 1,
+        "an unencrypted key fails the check (passphrase-missing)"
+    );
+    assert!(
+        !report.findings_for(path, "passphrase-missing").is_empty(),
+        "no passphrase-missing finding for {path}: {:#}",
+        report.value["findings"]
+    );
+}
+
+#[test]
+fn everything_hostile_at_once() {
+    support::require_tools();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let scratch = new_dir(tmp.path(), "scratch");
+    let dir = new_dir(tmp.path(), "ssh");
+    let text = valid_key_text(&scratch, "src");
+    write_file(&dir, "empty", b"", 0o600);
+    write_file(&dir, "random", &noise(1000, 3), 0o600);
+    write_file(&dir, "half", &text.as_bytes()[..text.len() / 2], 0o600);
+    mkfifo(&dir.join("id_rsa"));
+    symlink("/dev/zero", dir.join("id_ecdsa")).expect("symlink");
+    symlink("loop_b", dir.join("loop_a")).expect("symlink");
+    symlink("loop_a", dir.join("loop_b")).expect("symlink");
+    symlink("/nonexistent/keycheck-test", dir.join("dangling")).expect("symlink");
+    write_file(&dir, "id_big", &vec![b'-'; 20 * 1024 * 1024], 0o600);
+    fs::write(dir.join(OsStr::from_bytes(b"\xffname")), &text).expect("write");
+    write_file(&dir, "good", text.as_bytes(), 0o600);
+    let (run, report) = check_json(tmp.path(), &dir);
+    let mut missing = Vec::new();
+    for entry in fs::read_dir(&dir).expect("read dir") {
+        let name = entry.expect("entry").file_name();
+        let forms = support::display_forms(&dir.join(&name));
+        let found = forms.iter().any(|p| {
+            report.places().contains_key(p)
+                || report.findings().iter().any(|f| {
+                    f["path"] == p.as_str()
+                        && (f["rule"] == "malformed-key" || f["rule"] == "unreadable")
+                })
+        });
+        if !found {
+            missing.push(forms[0].clone());
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "not accounted for: {missing:?}\n{:#}",
+        report.value
+    );
+    assert_eq!(run.code, 1);
+    assert!(
+        run.elapsed < Duration::from_secs(5),
+        "took {:?}",
+        run.elapsed
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Exit codes
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn only_good_keys_exit_zero() {
+    support::require_tools();
+    let home = tempfile::tempdir().expect("home");
+    let ssh = new_dir(home.path(), ".ssh");
+    keygen(&ssh, "id_ed25519", "ed25519", PASS, &["-a", "100"]);
+    // Default root: ~/.ssh from $HOME.
+    let run = check(home.path(), ["--format", "json"]);
+    let report = run.json();
+    assert_eq!(
+        run.code, 0,
+        "a passphrase-protected Ed25519 key (-a 100, mode 0600) must pass:\n{:#}\n{}",
+        report.value, run.stderr
+    );
+    let key = report.key(&ssh.join("id_ed25519"));
+    assert_eq!(key["encrypted"], true);
+    assert_eq!(key["kdf_rounds"], 100);
+    // The human format agrees on the exit code.
+    let human = check(home.path(), Vec::<&str>::new());
+    assert_eq!(human.code, 0, "{}{}", human.stdout, human.stderr);
+}
+
+#[test]
+fn unencrypted_key_exits_one() {
+    support::require_tools();
+    let home = tempfile::tempdir().expect("home");
+    let dir = new_dir(home.path(), "keys");
+    let key = keygen(&dir, "id_ed25519", "ed25519", "", &[]);
+    let (run, report) = check_json(home.path(), &dir);
+    assert_eq!(run.code, 1);
+    assert!(
+        !report
+            .findings_for(&key.to_string_lossy(), "passphrase-missing")
+            .is_empty(),
+        "{:#}",
+        report.value["findings"]
+    );
+}
+
+#[test]
+fn nonexistent_path_exits_two() {
+    let home = tempfile::tempdir().expect("home");
+    let missing = home.path().join("no-such-dir");
+    let run = check(home.path(), [missing.as_os_str()]);
+    assert_eq!(
+        run.code, 2,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    assert!(
+        run.stderr.contains("no-such-dir"),
+        "the error should name the path: {}",
+        run.stderr
+    );
+    let json = check(
+        home.path(),
+        [missing.as_os_str(), "--format".as_ref(), "json".as_ref()],
+    );
+    assert_eq!(json.code, 2, "{}{}", json.stdout, json.stderr);
+}
+
+#[test]
+fn usage_error_exits_two() {
+    let home = tempfile::tempdir().expect("home");
+    let run = check(home.path(), ["--format", "yaml"]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+}
