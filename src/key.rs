@@ -424,13 +424,61 @@ fn wrap(format: Option<Format>, result: Result<KeyFacts, ParseError>) -> Inspect
 
 /// Says what a text file that holds no key is, for the `skipped` list.
 fn describe_not_key(text: &str) -> String {
-    let first = text
+    let lines: Vec<&str> = text
         .lines()
         .map(str::trim)
-        .find(|l| !l.is_empty() && !l.starts_with('#'));
-    match first {
-        None if text.trim().is_empty() => "empty file".to_owned(),
-        None => "only comments, no key".to_owned(),
-        Some(_) => "text without a key".to_owned(),
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    if lines.is_empty() {
+        return if text.trim().is_empty() {
+            "empty file".to_owned()
+        } else {
+            "only comments, no key".to_owned()
+        };
+    }
+    // authorized_keys and known_hosts lines carry a key after options or host names.
+    let key_lines = lines
+        .iter()
+        .filter(|l| {
+            let words: Vec<&str> = l.split_whitespace().collect();
+            words.windows(2).any(|w| {
+                (w[0].starts_with("ssh-") || w[0].starts_with("ecdsa-") || w[0].starts_with("sk-"))
+                    && w[1].starts_with("AAAA")
+            })
+        })
+        .count();
+    if key_lines > 0 {
+        format!("list of {key_lines} public keys (authorized_keys or known_hosts style)")
+    } else {
+        "text without a key".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn not_keys_say_what_they_are() {
+        assert_eq!(inspect(b""), Inspection::NotKey("empty file".to_owned()));
+        assert_eq!(inspect(b"# just a comment\n"), Inspection::NotKey("only comments, no key".to_owned()));
+        assert_eq!(inspect(b"Host *\n  User me\n"), Inspection::NotKey("text without a key".to_owned()));
+        assert_eq!(inspect(&[0, 159, 146, 150]), Inspection::NotKey("binary data, not a key".to_owned()));
+        let hosts = b"github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\nexample.org ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ\n";
+        assert_eq!(
+            inspect(hosts),
+            Inspection::NotKey("list of 2 public keys (authorized_keys or known_hosts style)".to_owned())
+        );
+    }
+
+    #[test]
+    fn unknown_private_pem_is_malformed_and_other_pem_is_not_a_key() {
+        let unknown = b"-----BEGIN FOO PRIVATE KEY-----\nAAAA\n-----END FOO PRIVATE KEY-----\n";
+        assert!(matches!(
+            inspect(unknown),
+            Inspection::Malformed { format: None, error: ParseError::UnsupportedLabel { .. } }
+        ));
+        let cert = b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+        assert_eq!(inspect(cert), Inspection::NotKey("CERTIFICATE block, not an SSH key".to_owned()));
     }
 }

@@ -13,10 +13,10 @@ use std::process::Command;
 
 use serde_json::Value;
 use support::{
-    algorithm_of_line, armour_body_lines, base64_decode, check, check_json, generate_matrix, hex,
-    keygen, listing_of_public_line, opt_str, opt_u32, ppk_header_number, puttygen_needs_passphrase,
-    puttygen_public_openssh, puttygen_ssh1_bits, run, run_ok, ssh_keygen_l, ssh_keygen_y, Entry,
-    Listing, Matrix, Place, Truth, PASS,
+    algorithm_of_line, armour_body_lines, base64_decode, check, check_json, hex, keygen,
+    listing_of_public_line, opt_str, opt_u32, ppk_header_number, puttygen_needs_passphrase,
+    puttygen_public_openssh, puttygen_ssh1_bits, run, run_ok, shared_matrix, ssh_keygen_l,
+    ssh_keygen_y, Entry, Listing, Matrix, Place, Truth, PASS,
 };
 
 /// What the real tools say about one matrix file.
@@ -276,7 +276,7 @@ fn accounting_problems(m: &Matrix, report: &support::Report) -> Vec<String> {
 
 #[test]
 fn matrix_facts_match_real_tools() {
-    let m = generate_matrix();
+    let m = shared_matrix();
     eprintln!(
         "generated {} files in {:.1?} under {}",
         m.entries.len(),
@@ -328,7 +328,7 @@ fn matrix_facts_match_real_tools() {
 
 #[test]
 fn encrypted_pkcs8_without_pub_has_no_public_facts() {
-    let m = generate_matrix();
+    let m = shared_matrix();
     let home = tempfile::tempdir().expect("home");
     let (_, report) = check_json(home.path(), &m.dir);
     let e = m.entry("ecdsa521-pkcs8-enc-nopub");
@@ -698,7 +698,7 @@ fn private_needles(e: &Entry, base_pub_blob: &[u8]) -> BTreeSet<String> {
 
 #[test]
 fn output_never_contains_private_key_material() {
-    let m = generate_matrix();
+    let m = shared_matrix();
     let home = tempfile::tempdir().expect("home");
     let dir_arg = m.dir.as_os_str();
     let json = check(home.path(), [dir_arg, "--format".as_ref(), "json".as_ref()]);
@@ -801,8 +801,14 @@ fn committed_fixtures_match_expected_txt() {
         // `NAME: BITS SHA256:... COMMENT (TYPE)`
         let (name, listing) = line.split_once(": ").expect("NAME: listing");
         let path = copy.join(name);
-        let key = report.key(&path);
         seen += 1;
+        let [key] = report.keys_at(&path)[..] else {
+            failures.push(format!(
+                "{name}: not one key entry: {}",
+                report.reasons_for(&path.to_string_lossy()).join("; ")
+            ));
+            continue;
+        };
         let mut words = listing.split_whitespace();
         let bits: u32 = words.next().and_then(|b| b.parse().ok()).expect("bits");
         let fp = words.next().expect("fingerprint");

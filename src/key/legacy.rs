@@ -79,6 +79,12 @@ pub(super) fn inspect_ssh1(rest: &[u8]) -> Result<KeyFacts, ParseError> {
                 detail: "check bytes do not match".to_owned(),
             });
         }
+        // Then d, iqmp, q, p: only their lengths are checked, so that a cut-off file is
+        // an error; the values stay where they are.
+        let mut p = Reader::new(private.get(4..).unwrap_or_default());
+        for context in ["ssh1 rsa d", "ssh1 rsa iqmp", "ssh1 rsa q", "ssh1 rsa p"] {
+            ssh1_mpint(&mut p, context)?;
+        }
     } else {
         // SSH-1 cipher numbers (draft-ylonen-ssh-protocol-00 §"Encryption"). The cipher
         // is keyed with MD5 of the passphrase: one round, no salt.

@@ -1082,6 +1082,53 @@ GSk5SVlpeYmZqbnJ2en6ChoqMAAAASZnV0dXJlQGV4YW1wbGUuY29tAQIDBAUGBw==
     }
 
     #[test]
+    fn rsa_public_part_compares_numbers_not_encodings() {
+        let mut n = vec![0x00, 0xc5];
+        n.extend_from_slice(&[0x11; 127]);
+        // A needless leading zero on e in the public blob: the same number.
+        let public = Writer::new()
+            .string(b"ssh-rsa")
+            .string(&[0, 1, 0, 1])
+            .string(&n)
+            .finish();
+        let fields = |modulus: &[u8]| {
+            Writer::new()
+                .string(b"ssh-rsa")
+                .string(modulus)
+                .string(&[1, 0, 1])
+                .string(&[2; 128])
+                .string(&[3; 64])
+                .string(&[4; 64])
+                .string(&[5; 64])
+                .finish()
+        };
+        let body = envelope(
+            "none",
+            "none",
+            &[],
+            1,
+            &public,
+            &section(9, 9, &fields(&n), "r"),
+            &[],
+        );
+        let facts = from_body(&body).unwrap();
+        assert_eq!(facts.bits, Some(1024));
+        assert_eq!(facts.comment.as_deref(), Some("r"));
+        let mut other = n.clone();
+        other[5] ^= 1;
+        let body = envelope(
+            "none",
+            "none",
+            &[],
+            1,
+            &public,
+            &section(9, 9, &fields(&other), "r"),
+            &[],
+        );
+        assert_eq!(context(from_body(&body)), "private key");
+    }
+
+    #[test]
     fn bad_ed25519_lengths_and_padding() {
         let body = plain(&section(5, 5, &ed25519_fields(&PK, 48), "x"));
         assert_eq!(context(from_body(&body)), "ed25519 private key");

@@ -14,9 +14,9 @@
 //!
 //! The certificate is read with [`blob::Reader`] rather than `ssh_key::Certificate`:
 //! ssh-key 0.6.7 rejects any `valid_before` above `i64::MAX` (`Error::Time`), and
-//! `u64::MAX` is exactly what `ssh-keygen -s` writes when no `-V` is given ("valid:
-//! forever"), so it cannot read the most common host certificates. The tests still check a
-//! bounded certificate against `ssh_key::Certificate` field by field.
+//! `u64::MAX` is exactly what `ssh-keygen -s` writes when no `-V` is given ("Valid:
+//! forever"), as host certificates often are. The tests still check a bounded certificate
+//! against `ssh_key::Certificate` field by field, and that it refuses the unbounded one.
 
 use super::armor::{self, Armor};
 use super::blob::{self, Reader, Writer};
@@ -123,7 +123,8 @@ pub(super) fn inspect_line(text: &str) -> Option<Result<KeyFacts, ParseError>> {
     Some(result)
 }
 
-/// Reads one line as a key, with or without an options field in front.
+/// Reads one line as a key, with or without an options field in front. (A lone
+/// `known_hosts` entry, `HOST TYPE BASE64`, reads as its key the same way.)
 fn key_line(line: &str) -> Option<Result<KeyFacts, ParseError>> {
     typed_key(line).or_else(|| typed_key(skip_options(line)?))
 }

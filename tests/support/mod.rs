@@ -266,8 +266,8 @@ impl Entry {
 
 /// A generated key matrix in a temporary directory.
 pub struct Matrix {
-    /// Keeps the temp dir alive.
-    pub root: tempfile::TempDir,
+    /// Keeps the temp dir alive (`None` for the shared matrix under the target dir).
+    pub root: Option<tempfile::TempDir>,
     /// The directory keycheck scans (holds only matrix files).
     pub dir: PathBuf,
     /// Scratch space outside `dir` (base keys, CA key, passphrase files).
@@ -536,11 +536,32 @@ fn chmod(path: &Path, mode: u32) {
 /// Few base keys are generated (RSA 4096 is slow); every variant is a copy rewritten by
 /// `ssh-keygen -p` or converted by `puttygen`.
 pub fn generate_matrix() -> Matrix {
+    let root = tempfile::tempdir().expect("temp dir");
+    let mut m = generate_matrix_in(root.path());
+    m.root = Some(root);
+    m
+}
+
+/// One matrix shared by every test of this test binary (generated on first use), under
+/// cargo's target tmp dir (`target/tmp/keycheck-key-matrix`), replaced on each run.
+pub fn shared_matrix() -> &'static Matrix {
+    static MATRIX: std::sync::OnceLock<Matrix> = std::sync::OnceLock::new();
+    MATRIX.get_or_init(|| {
+        let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("keycheck-key-matrix");
+        if root.exists() {
+            fs::remove_dir_all(&root).expect("remove the previous matrix");
+        }
+        fs::create_dir_all(&root).expect("mkdir matrix root");
+        generate_matrix_in(&root)
+    })
+}
+
+/// Generates the matrix into `root/keys` (scanned) and `root/work` (scratch).
+pub fn generate_matrix_in(root: &Path) -> Matrix {
     require_tools();
     let started = Instant::now();
-    let root = tempfile::tempdir().expect("temp dir");
-    let dir = root.path().join("keys");
-    let work = root.path().join("work");
+    let dir = root.join("keys");
+    let work = root.join("work");
     fs::create_dir(&dir).expect("mkdir keys");
     fs::create_dir(&work).expect("mkdir work");
     chmod(&dir, 0o700);
@@ -609,7 +630,7 @@ pub fn generate_matrix() -> Matrix {
     );
 
     Matrix {
-        root,
+        root: None,
         dir,
         work,
         entries,
@@ -1031,6 +1052,12 @@ impl Report {
             self.value["skipped"]
         );
         found[0]
+    }
+
+    /// The key entries for `path` (normally zero or one).
+    pub fn keys_at(&self, path: &Path) -> Vec<&Value> {
+        let p = path.to_string_lossy();
+        self.keys().iter().filter(|k| k["path"] == *p).collect()
     }
 
     /// Every place each reported path appears, keyed by path.
