@@ -237,7 +237,7 @@ impl KeyFacts {
     }
 
     /// Copies algorithm, bits, fingerprint and hardware facts from a public key.
-    fn set_public(&mut self, info: blob::PublicInfo) {
+    pub(crate) fn set_public(&mut self, info: blob::PublicInfo) {
         self.hardware_backed = info.sk_application.is_some();
         self.sk = info.sk_application.map(|app| SkFacts::new(app, None));
         self.algorithm = Some(info.algorithm);

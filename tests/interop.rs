@@ -150,7 +150,7 @@ fn real_facts(m: &Matrix, e: &Entry) -> Real {
 }
 
 /// `AES-128-CBC`, `aes128-cbc` and `aes128_cbc` name the same cipher; used only for the
-/// spellings the design does not fix (PKCS#8 PBES2, ssh.com).
+/// spellings the design does not fix (PKCS#8 PBES2, ssh.com, SSH-1).
 fn loose(s: &str) -> String {
     s.to_ascii_lowercase().replace(['-', '_'], "")
 }
@@ -196,7 +196,7 @@ fn compare(m: &Matrix, e: &Entry, key: &Value, real: &Real) -> Vec<String> {
     // Protection.
     if real.encrypted {
         match e.format {
-            "sshcom" | "pkcs8-encrypted-pem" => {
+            "sshcom" | "pkcs8-encrypted-pem" | "ssh1" => {
                 let got = opt_str(&key["cipher"]).map(loose);
                 let want = e.cipher.as_deref().map(loose);
                 if got != want {

@@ -66,7 +66,13 @@ pub fn describe(blob: &[u8]) -> Result<PublicInfo, ParseError> {
             r.mpint("rsa public exponent")?;
             Some(bit_length(r.mpint("rsa modulus")?))
         }
-        "ssh-dss" => Some(bit_length(r.mpint("dsa p")?)),
+        "ssh-dss" => {
+            let p = r.mpint("dsa p")?;
+            r.mpint("dsa q")?;
+            r.mpint("dsa g")?;
+            r.mpint("dsa public value")?;
+            Some(bit_length(p))
+        }
         "ssh-ed25519" => {
             r.string("ed25519 public key")?;
             Some(256)
@@ -89,6 +95,14 @@ pub fn describe(blob: &[u8]) -> Result<PublicInfo, ParseError> {
         }
         _ => None,
     };
+    // ssh-keygen refuses a blob with bytes after a known key's fields ("not a public key
+    // file"); so does keycheck. The layout of unknown algorithms is unknown.
+    if bits.is_some() && !r.rest().is_empty() {
+        return Err(ParseError::Invalid {
+            context: "public key blob",
+            detail: format!("{} bytes after the {algorithm} key", r.rest().len()),
+        });
+    }
     Ok(PublicInfo {
         algorithm,
         bits,
@@ -318,5 +332,9 @@ mod tests {
         let rsa_cut = Writer::new().string(b"ssh-rsa").mpint(&[1, 0, 1]).finish();
         assert!(describe(&rsa_cut).is_err());
         assert!(describe(&[0xff, 0xff, 0xff, 0xff]).is_err());
+        let mut trailing = Writer::new().string(b"ssh-ed25519").string(&[1; 32]).finish();
+        assert!(describe(&trailing).is_ok());
+        trailing.push(0);
+        assert!(describe(&trailing).is_err());
     }
 }

@@ -231,3 +231,364 @@ pub(super) fn inspect_sshcom(armor: &Armor) -> Result<KeyFacts, ParseError> {
     facts.comment = armor.header("Comment").map(str::to_owned);
     Ok(facts)
 }
+
+#[cfg(test)]
+mod tests {
+    //! Real keys written once by puttygen 0.78 in a temp dir; encrypted ones under the
+    //! throwaway passphrase `keycheck-test`. Fingerprints are `ssh-keygen -l -E sha256` of
+    //! the public half as OpenSSH sees it (`puttygen -O public-openssh`, or for SSH-1 the
+    //! ssh-rsa key of the same e and n).
+
+    use super::*;
+    use crate::key::armor::{self, decode_base64};
+    use crate::key::blob::Writer;
+    use zeroize::Zeroizing;
+
+    /// `puttygen -t rsa -b 1024`, then `-O private-sshcom` with an empty passphrase.
+    const SSHCOM_RSA: &str = "\
+---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----
+Comment: \"sshcom-rsa1024\"
+P2/56wAAAi4AAAA3aWYtbW9kbntzaWdue3JzYS1wa2NzMS1zaGExfSxlbmNyeXB0e3JzYS
+1wa2NzMXYyLW9hZXB9fQAAAARub25lAAAB3wAAAdsAAAARAQABAAAD/2PRSjF85W82Av5f
+UFwdwi+ZOpN6HL0Dp8qU5ajDDm+eclf0I5pnr7lrujPQHB+P9ZqKi4sEcwa5BZAjOzk8Zr
+hgXw8vqrr6ctdPFmRvHuOfQjU9NStijmP2PbvbHFQFuNrFnVOPRQpkzGMHU6ibSTfOMIqV
+Z2rJdKeXlD+YLWsBAAAEAMKl+sfO79JiP6cMXFjVRQXBEVeaeqlJ1RYYYIH8ZgfGu7zGIt
+hqWlGADt2G2uLnHaKFvnkk+XFgEht9MSZjVBOXoC8FIoRaSf4JsKQtWVEyXOLjcIYUrOuG
+LEmncPx6QXs9ZFxR4JXqLbx/2R5LrF6FVOg3ocq/iwoKZph+Ts+3AAACANObkj57ssICLV
+qEdRpX354ZUYqPnjJoVqPS2fGqc5rUDeOKePVy6GE4FagL/lH75UkDpJZe+O/XL9F9dd14
+yEgAAAIA2i4Mf2isvvpHptmW/WbHMmrex26gfkQJusprHw/TNpWjUzPiKKahh0h+OOIDmb
+Vrwn5nI03l85/RHbwv0NJDEQAAAgDkY7Ipolxpa3yaMGuo8dkM4Xe2hwqjzXDXX8gKTDSF
+sNYoxZVN6AqdWBzLRXiMK1TQi9l0ePFIPIFohenVDtZH
+---- END SSH2 ENCRYPTED PRIVATE KEY ----
+";
+
+    /// The same key exported with `--new-passphrase`: 3des-cbc.
+    const SSHCOM_RSA_3DES: &str = "\
+---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----
+Comment: \"sshcom-rsa1024\"
+P2/56wAAAjMAAAA3aWYtbW9kbntzaWdue3JzYS1wa2NzMS1zaGExfSxlbmNyeXB0e3JzYS
+1wa2NzMXYyLW9hZXB9fQAAAAgzZGVzLWNiYwAAAeB+NB85r35+/9eSb21fogCEbGfYqFOP
+Tjfhay7WNKldz9O7lB8t5nBpGy6dPro/N4erxXEXGVIQ7vMrOme1+DwR2xnjAKaRJmTr2E
+HG/bvN9e3KIixSaFo0yzkuwOybEV9K6JsNBzXyBzX+UZbi6BRxWrKBWgy/n2Ms/t5HLoiX
+z9hnxhd/9dcZeYPv/r19Hr9aAiNJAU4iPx4Ecl8eSQWydc8MmDFsW3WJtDdpwh31hU7EUs
+A1T2rJ0zjiX/BXXJ/gPDDsrDxeKejl0qLYfnwp0/SWcFRUTv6J2Y8dQzAVqmyRDcgpav+Q
+Y8n1sVAzZgj1vcPkPsQGNDXTb8pMUBuRzKxdJ66OXuZkB58FamV9OMKsQ2qtFiWVuNMDOh
+c7C6qDoSnYiZZq8hKkjUzBMgyWZcG9GUH9Dz63JdnIrBAd8EzUF2c1cKxlNP+M+CMEc2aA
+dy2x2lODO5Z1PyJ7TQBtbtnwdbk8tHpXVagR/yFsiZacDVSpO03pa0rlaJPjtOfl7nZRuS
+URHP5OyP9J8/0MrL0Gj74JKywzz33nDCuAj6GTnqfqF78zDxErJGnWaMA2Q2UZyp2Sjmhe
+1UCLHqz0ZTf0TQDwXimMVxxbyt+wYh+x7u0hrBoiOasWpzZjFN4=
+---- END SSH2 ENCRYPTED PRIVATE KEY ----
+";
+
+    /// `puttygen -t dsa -b 1024`, then `-O private-sshcom` with an empty passphrase.
+    const SSHCOM_DSA: &str = "\
+---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----
+Comment: \"ppk3-dsa\"
+P2/56wAAAgIAAAAmZGwtbW9kcHtzaWdue2RzYS1uaXN0LXNoYTF9LGRoe3BsYWlufX0AAA
+AEbm9uZQAAAcQAAAHAAAAAAAAABACqgbo6D2iLPgJA7+YD2E3RA24j6wxXQKFD4O9417Px
+4PxUna+xWCH9cK7fVT6vpzfe50+QwTS8AFfOOoH5D138y71Yzresr5uzU6klGPHkox+mru
+qNVVSdZcfMO5yyGJKB1Fq64i2jRrEtGlhlxnkTfzKQbVEOC+rUK9BX9zlvjwAAA/4wYVYK
+mpQiuzuoqKzK5KWQdXjq6pPLyTn/8cH140ZFOtEu30yM8IK8FGtom5xGVR0ecy7H3wY4Nb
+1h8U9eqXl3Nz60cZCda4kWrpu1Adjg9TqdZa9nvw2slJQ3l3/bqZElitkQT5TUC6dFjd62
+EroqPbMMHdz53gS7meRRCSs8fQAAAKCGaa6UQzxrJKYQCO1qwLfvUxy9UQAABACSk4rM2z
+g7IZEEKtdlVcKOfivXyZ03QXGt8oXDuPSVeQM+ERjZP2oNaMdJKbDwIrMctUHvQj4ZXDa6
+MZAJGTLAE++uFJgwtoa32LvCjPBXGwztp5JLS1EHPWYYUUdoMlk84YrYjowebaRuc8Ezwn
+c5E3U5H14OEWZ1EMGLsVI9+AAAAKCA7voEkqZZJ16VBZI3ZLVpokR4DA==
+---- END SSH2 ENCRYPTED PRIVATE KEY ----
+";
+
+    /// The same key exported with `--new-passphrase`: 3des-cbc.
+    const SSHCOM_DSA_3DES: &str = "\
+---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----
+Comment: \"ppk3-dsa\"
+P2/56wAAAgoAAAAmZGwtbW9kcHtzaWdue2RzYS1uaXN0LXNoYTF9LGRoe3BsYWlufX0AAA
+AIM2Rlcy1jYmMAAAHIqOqxuvRlfnRltaIPfeT+Cdy0nIyEzIW1p3sk2bzYIdMEZ0M+whg5
+jkgzq8TeN42NlYw6SdH4yFyRjiyyE52FEtl9thsDhbb8/0aNP8lf4GgQhn1IsMf3yjhL0o
+yF0onMAClYHZU74Ttrq2cMryLy9ebyIeNcvxqZcxhbgTY4aP7dmaO2aZmEUw+EFrehtLqQ
+/U5Qgl9pqugtlGkFHhAIOPqNRp9HpiAtd5kVO4V/gByKxz4WZnlj4V+MenKPa8TxpI2d46
+OaNhcZ947VnGJYWjIaQLy7nNJ/8jiambSkqvUHpPTaImKnJ2zByh8qNfaYiRvxeKZVIB5r
+Atnm8p5LmC08+T+6h1KuIWwr6SiXxM52seV/fkVOEPDYoHvdB56OsdNjUy1NKWM222eZBB
+VtCdr2GyAq5/SDmE/v2TgJIGUL5v/xZIotnDpYi921wqX3q70nSeb2M1giZlbzFrZ7GBie
+i+reJOi/3GVf7H598nW9KYcO5UHZV6/R7kmZBfvDuc3PMTQA2Xw121Uy71TCykh9rdfn+v
+QkwjQC7kSqCxDe4SGb3p6rJVm5bFl0BmzcHeIp3/gZq4p3NtYhFzmO6qxHHTWbCLNm
+---- END SSH2 ENCRYPTED PRIVATE KEY ----
+";
+
+    /// `puttygen -t rsa1 -b 1031` with an empty passphrase (base64 of the binary file).
+    const SSH1_RSA1031: &str = "\
+U1NIIFBSSVZBVEUgS0VZIEZJTEUgRk9STUFUIDEuMQoAAAAAAAAAAAQHBAdgrRA2ZX7bQ0Xvhmi8
+z7qRkS/bH8oR333lf/3gU9oEAEjHxxeScvzClAOHEdeYQPHNwA24IHCHTuZKpwJwed90CY6qUZ4R
+iENHJoYyJi4epPVVF/y23VzQuhxEFQGPPyNKdlc8asLnKsCtiiR8rchgUkLfEWjrqOK1VPq4W1H9
+vRkAEQEAAQAAAAxzc2gxLXJzYTEwMzFNkU2RBAQIy9ZczLFVK/LSD226OEBmfEpZarQNGkOvPQ0R
+ey+sC4aTvtazOYkr/yGvCX2PWeFmciINbc4vUYt8oWOEbmJZf6smxcZzZa1fLsetsZ6GiARFv9LL
+zN/dlqLTwBqqAf76QB0B6cafVDmq9OS/b/qGTWOWWU1bVupvTIeVA1LRHD0CBAnhVxXPtKqW/6ZU
+nDqa66KAQ0JhV2eQgy5TuCAWmP3Ac2SejmUhZLzqMyelbhruw1InDp7rkYuAPzmnlcXbkwG8AgMH
+1LTvDVU+Umx8FcyDaTf3t1d3yjkoecmeZv3dgYVLKCBnmWb3ODgYMpPd6OCNdjf9LptWoaYaMKoN
+wFrSXTy/BwIEDFhxPss+XZIGUgyapLEPcDO9e2yt48hC+dw9Sj5OW31HYDbbNqRaNCCpCiLz+cUo
+ovYjUjXK5AKH/tnKEdQmet8=
+";
+
+    /// `puttygen -t rsa1 -b 1024 --new-passphrase`: 3DES (base64 of the binary file).
+    const SSH1_RSA1024_3DES: &str = "\
+U1NIIFBSSVZBVEUgS0VZIEZJTEUgRk9STUFUIDEuMQoAAwAAAAAAAAQABADhX1EqjYs1SOICzLp5
+8yao5eYiIGWkh7kinJMdtpCdudgXlhNVM1zT9ND7YIDQn8fD7OciT0zB7g+OVpcYsfgLi8Xrdm8F
++CoxIBN+8ICKByM1CwJvo3g+IZsjoPQq0COc7QXCEcBo5a4OtHa1R4VhLNyfOCjTjpSZZG2Ybfux
+MQARAQABAAAAEHNzaDEtcnNhMTAyNC1lbmNnGmFQVZiAr1nZHlvdvYVNi9ahGuFBj7IUZnrDASOV
+UayBGBF28exmsMdxCNqaTAA9wbiARNKwh4IwM8onuHUfc/E9lGYPIS2+cFI0faPuP1I1sGdiW+qQ
+EnO+10gDcjTCxRQ5qApl2egnBNSW30feFYDJrdcNvl2sz31+Asxwf6hhudH14Slhl3qMHf1SuPlv
+G2Nrc+2sjvV9jhYPk/BQMiTEDFHeN2u3otX74/2QpyRKM33YMbst0pm3owKIsUV7ZkjeIIyTnaZa
+Wx2ko5enm9vR4i41D9W5o13FcazeRc83Fd6GrVXPyLHta9QELqIxetgkCc9yHlOnEqqAqGD6WSNl
+tgeisA3ZAWhOQ7ZjTisDHywHttlL0/f6nYxbvr28J6apCsiSmeGeAFWbsj5PlYTaqDhP1uWxJo61
+ZVVPcF8gDdQyy2hLtEY60oeP8RI=
+";
+
+    /// The bytes of an SSH-1 test constant.
+    fn ssh1_bytes(text: &str) -> Vec<u8> {
+        decode_base64(text, "test constant")
+            .expect("base64")
+            .to_vec()
+    }
+
+    /// The bytes after the magic of an SSH-1 test constant.
+    fn ssh1_rest(text: &str) -> Vec<u8> {
+        let bytes = ssh1_bytes(text);
+        bytes.strip_prefix(SSH1_MAGIC).expect("magic").to_vec()
+    }
+
+    /// Decodes the armour of an ssh.com test constant.
+    fn armor_of(text: &str) -> Armor {
+        armor::find(text).expect("armour").expect("armour parses")
+    }
+
+    /// `armor` with its body replaced.
+    fn with_body(armor: &Armor, body: &[u8]) -> Armor {
+        Armor {
+            label: armor.label.clone(),
+            style: armor.style,
+            headers: armor.headers.clone(),
+            body: Zeroizing::new(body.to_vec()),
+            quirks: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn ssh1_plain() {
+        let f = inspect_ssh1(&ssh1_rest(SSH1_RSA1031)).expect("inspects");
+        assert_eq!((f.kind, f.format), (Kind::Private, Format::Ssh1));
+        assert_eq!(f.algorithm.as_deref(), Some("rsa1"));
+        assert_eq!(f.bits, Some(1031));
+        // `ssh-keygen -l` of the ssh-rsa public key built from `puttygen -O public`'s e and n.
+        assert_eq!(
+            f.fingerprint.as_deref(),
+            Some("SHA256:ducRa3ZpW6359LjTbgrJsMuNLlgfqDcONcIXQRKXxas")
+        );
+        assert_eq!(f.comment.as_deref(), Some("ssh1-rsa1031"));
+        assert!(!f.encrypted);
+        assert_eq!(
+            (f.cipher.as_deref(), f.kdf.as_deref(), f.kdf_rounds),
+            (None, None, None)
+        );
+        assert!(!f.openssh_loads);
+    }
+
+    #[test]
+    fn ssh1_encrypted_keeps_its_public_half() {
+        let f = inspect_ssh1(&ssh1_rest(SSH1_RSA1024_3DES)).expect("inspects");
+        assert!(f.encrypted);
+        assert_eq!(f.cipher.as_deref(), Some("3des"));
+        assert_eq!((f.kdf.as_deref(), f.kdf_rounds), (Some("md5"), Some(1)));
+        assert_eq!(f.bits, Some(1024));
+        assert_eq!(
+            f.fingerprint.as_deref(),
+            Some("SHA256:PbqEte8xs84qwNHWtmxciEKr9l47cIKJOeyJha7j4h4")
+        );
+        assert_eq!(f.comment.as_deref(), Some("ssh1-rsa1024-enc"));
+        assert!(!f.needs_public_part());
+    }
+
+    #[test]
+    fn ssh1_matches_the_same_key_as_ssh_rsa() {
+        let rest = ssh1_rest(SSH1_RSA1031);
+        let mut r = Reader::new(&rest);
+        r.bytes(9, "header").expect("header");
+        let n = ssh1_mpint(&mut r, "n").expect("n");
+        let e = ssh1_mpint(&mut r, "e").expect("e");
+        let info = blob::describe(&blob::rsa_blob(e, n)).expect("describes");
+        let f = inspect_ssh1(&rest).expect("inspects");
+        assert_eq!(f.fingerprint, Some(info.fingerprint));
+        assert_eq!(f.bits, info.bits);
+    }
+
+    #[test]
+    fn ssh1_broken_fields_are_errors() {
+        let rest = ssh1_rest(SSH1_RSA1031);
+        let mut reserved = rest.clone();
+        reserved[2] = 1;
+        let mut cipher = rest.clone();
+        cipher[0] = 9;
+        let comment_end = rest
+            .windows(b"ssh1-rsa1031".len())
+            .position(|w| w == b"ssh1-rsa1031")
+            .expect("comment")
+            + b"ssh1-rsa1031".len();
+        let mut check = rest.clone();
+        check[comment_end] ^= 0xff;
+        for bad in [reserved, cipher, check] {
+            assert!(matches!(
+                inspect_ssh1(&bad),
+                Err(ParseError::Invalid { .. })
+            ));
+        }
+        let mut zero = Vec::new();
+        zero.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 8]);
+        zero.extend_from_slice(&[0, 8, 0, 0, 8, 1, 0, 0, 0, 0, 1, 2, 1, 2]);
+        assert!(inspect_ssh1(&zero).is_err());
+        let mut odd_blocks = ssh1_rest(SSH1_RSA1024_3DES);
+        odd_blocks.pop();
+        assert!(inspect_ssh1(&odd_blocks).is_err());
+    }
+
+    #[test]
+    fn ssh1_every_prefix_is_an_error_never_a_panic() {
+        for (text, comment) in [
+            (SSH1_RSA1031, &b"ssh1-rsa1031"[..]),
+            (SSH1_RSA1024_3DES, &b"ssh1-rsa1024-enc"[..]),
+        ] {
+            let rest = ssh1_rest(text);
+            let public_end = rest
+                .windows(comment.len())
+                .position(|w| w == comment)
+                .expect("comment")
+                + comment.len();
+            let encrypted = rest.first() != Some(&0);
+            for n in 0..rest.len() {
+                let result = inspect_ssh1(rest.get(..n).expect("prefix"));
+                // An encrypted private part is opaque: cut at a block boundary it still
+                // reads, as the file's own tools would only notice on decrypting.
+                let opaque_cut = encrypted && n > public_end && (n - public_end) % 8 == 0;
+                assert_eq!(result.is_ok(), opaque_cut, "prefix of {n}");
+            }
+        }
+    }
+
+    #[test]
+    fn ssh1_garbage_is_an_error() {
+        for rest in [
+            &b""[..],
+            &[0xff; 40],
+            &[0; 9],
+            &[0, 0, 0, 0, 0, 0, 0, 4, 0, 0xff, 0xff],
+        ] {
+            assert!(inspect_ssh1(rest).is_err(), "{rest:?}");
+        }
+    }
+
+    #[test]
+    fn sshcom_plain_rsa_and_dsa() {
+        for (text, algorithm, fingerprint, comment) in [
+            (
+                SSHCOM_RSA,
+                "ssh-rsa",
+                "SHA256:bt+LhZcpOor9+xBcLgOC3ceD9jtaCY+ZZPIBfPWAjDE",
+                "sshcom-rsa1024",
+            ),
+            (
+                SSHCOM_DSA,
+                "ssh-dss",
+                "SHA256:OgLsMvZHvgV0lA20DxZCHZENIxieCrQeLNDjYM5Rnv0",
+                "ppk3-dsa",
+            ),
+        ] {
+            let f = inspect_sshcom(&armor_of(text)).expect("inspects");
+            assert_eq!((f.kind, f.format), (Kind::Private, Format::Sshcom));
+            assert_eq!(f.algorithm.as_deref(), Some(algorithm));
+            assert_eq!(f.bits, Some(1024));
+            assert_eq!(f.fingerprint.as_deref(), Some(fingerprint));
+            assert_eq!(f.comment.as_deref(), Some(comment));
+            assert!(!f.encrypted);
+            assert!(!f.openssh_loads);
+        }
+    }
+
+    #[test]
+    fn sshcom_encrypted_needs_the_public_file() {
+        for (text, algorithm, comment) in [
+            (SSHCOM_RSA_3DES, "ssh-rsa", "sshcom-rsa1024"),
+            (SSHCOM_DSA_3DES, "ssh-dss", "ppk3-dsa"),
+        ] {
+            let f = inspect_sshcom(&armor_of(text)).expect("inspects");
+            assert!(f.encrypted);
+            assert_eq!(f.cipher.as_deref(), Some("3des-cbc"));
+            assert_eq!((f.kdf.as_deref(), f.kdf_rounds), (Some("md5"), Some(1)));
+            assert_eq!(f.algorithm.as_deref(), Some(algorithm));
+            assert_eq!((f.bits, f.fingerprint.as_deref()), (None, None));
+            assert_eq!(f.comment.as_deref(), Some(comment));
+            assert!(f.needs_public_part());
+        }
+    }
+
+    #[test]
+    fn sshcom_every_prefix_is_an_error_never_a_panic() {
+        for text in [SSHCOM_RSA, SSHCOM_RSA_3DES, SSHCOM_DSA, SSHCOM_DSA_3DES] {
+            let armor = armor_of(text);
+            for n in 0..armor.body.len() {
+                let cut = with_body(&armor, armor.body.get(..n).expect("prefix"));
+                assert!(inspect_sshcom(&cut).is_err(), "prefix of {n}");
+            }
+        }
+    }
+
+    #[test]
+    fn sshcom_broken_bodies_are_errors() {
+        let armor = armor_of(SSHCOM_RSA);
+        /// An ssh.com body around a key type, cipher and key data.
+        fn body(key_type: &[u8], cipher: &[u8], data: &[u8]) -> Vec<u8> {
+            let inner = Writer::new()
+                .string(key_type)
+                .string(cipher)
+                .string(data)
+                .finish();
+            let total = u32::try_from(inner.len() + 8).expect("small");
+            let mut out = SSHCOM_MAGIC.to_be_bytes().to_vec();
+            out.extend_from_slice(&total.to_be_bytes());
+            out.extend_from_slice(&inner);
+            out
+        }
+        let dsa = b"dl-modp{sign{dsa-nist-sha1},dh{plain}}";
+        let predefined = Writer::new().string(&[0, 0, 0, 1, 0, 0, 0, 0]).finish();
+        let short_rsa = Writer::new().string(&[0, 0, 0, 17, 1, 0, 1]).finish();
+        for bad in [
+            body(b"ec-modp{sign{ecdsa}}", b"none", b"xxxx"),
+            body(dsa, b"none", &predefined),
+            body(dsa, b"none", b""),
+            body(b"if-modn{sign{rsa-pkcs1-sha1}}", b"none", &short_rsa),
+            body(b"if-modn{sign{rsa-pkcs1-sha1}}", b"3des-cbc", b"1234567"),
+            body(b"if-modn{sign{rsa-pkcs1-sha1}}", b"no\x01ne", b"12345678"),
+            vec![0x3f, 0x6f, 0xf9, 0xec, 0, 0, 0, 8],
+            vec![0xff; 64],
+        ] {
+            assert!(inspect_sshcom(&with_body(&armor, &bad)).is_err());
+        }
+        let error = inspect_sshcom(&with_body(
+            &armor,
+            &body(b"ec-modp{sign{ecdsa}}", b"none", b"x"),
+        ))
+        .expect_err("type");
+        assert_eq!(
+            error.to_string(),
+            "ssh.com key type: \"ec-modp{sign{ecdsa}}\" is not an RSA or DSA key"
+        );
+    }
+
+    #[test]
+    fn dispatch_through_key_inspect() {
+        let crate::key::Inspection::Key(f) = crate::key::inspect(&ssh1_bytes(SSH1_RSA1031)) else {
+            panic!("not a key");
+        };
+        assert_eq!(f.format, Format::Ssh1);
+        let crate::key::Inspection::Key(f) = crate::key::inspect(SSHCOM_DSA_3DES.as_bytes()) else {
+            panic!("not a key");
+        };
+        assert_eq!((f.format, f.openssh_loads), (Format::Sshcom, false));
+    }
+}

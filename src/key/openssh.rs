@@ -409,10 +409,12 @@ fn check_padding(padding: &[u8]) -> Result<(), ParseError> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     //! Keys generated once with OpenSSH 9.2 `ssh-keygen` (throwaway passphrase
-    //! `keycheck-test`); the `sk-` and unknown-algorithm keys were built by hand following
-    //! PROTOCOL.key and PROTOCOL.u2f around public keys `ssh-keygen` made, and `ssh-keygen -l`
-    //! / `ssh-keygen -y` read the `sk-` ones. Expected bits and fingerprints are copied from
-    //! `ssh-keygen -l -E sha256 -f`.
+    //! `keycheck-test`). The `sk-` and unknown-algorithm keys were built by hand following
+    //! PROTOCOL.key and PROTOCOL.u2f around public keys `ssh-keygen` made; `ssh-keygen -l`
+    //! reads all four `sk-` files without a token and `ssh-keygen -y` loads the two
+    //! unencrypted ones. Expected bits and fingerprints are copied from
+    //! `ssh-keygen -l -E sha256 -f`, except the unknown key's (OpenSSH 9.2 cannot read it),
+    //! which is the SHA-256 of its public blob computed separately.
 
     use zeroize::Zeroizing;
 

@@ -792,6 +792,10 @@ fn make_variant(spec: &Spec, dir: &Path, work: &Path, pass_file: &Path) -> Vec<E
             entry.truth = Truth::Ssh1;
             entry.format = "ssh1";
             entry.passphrase = *pass;
+            if pass.is_some() {
+                // puttygen writes SSH-1 keys with cipher type 3 (SSH_CIPHER_3DES).
+                entry.cipher = Some("3des".to_owned());
+            }
         }
         Make::Rfc4716 => {
             let out = run_ok(ssh_keygen().args(["-e", "-f"]).arg(&base_pub));
