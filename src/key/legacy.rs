@@ -30,9 +30,8 @@ const SSHCOM_DSA_PREFIX: &[u8] = b"dl-modp{sign{dsa";
 /// clear, so even an encrypted key has its fingerprint.
 ///
 /// The fingerprint is that of the `ssh-rsa` blob of `(e, n)`: an SSH-1 key is an RSA key,
-/// and the same key converted to SSH-2 (`puttygen -O public-openssh` of a copy loaded as
-/// SSH-2, or `ssh-keygen -i`) has exactly this fingerprint, so duplicates are found
-/// across the two protocols.
+/// so a copy of the same key pair converted to an SSH-2 format has exactly this
+/// fingerprint, and duplicates are found across the two protocols.
 ///
 /// # Errors
 /// [`ParseError::Truncated`] when a field is cut off, [`ParseError::Invalid`] for a

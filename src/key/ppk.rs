@@ -32,6 +32,7 @@ const HEADER_PREFIX: &str = "PuTTY-User-Key-File-";
 pub(super) fn inspect(text: &str) -> Result<KeyFacts, ParseError> {
     let mut lines = Lines::new(text.trim_start());
     let (name, algorithm) = lines.header()?;
+    let algorithm = algorithm.trim();
     let format = match name.strip_prefix(HEADER_PREFIX) {
         Some("3") => Format::PuttyV3,
         Some("2") => Format::PuttyV2,
@@ -87,8 +88,8 @@ pub(super) fn inspect(text: &str) -> Result<KeyFacts, ParseError> {
     if facts.encrypted {
         match format {
             Format::PuttyV3 => argon2(&mut lines, &mut facts)?,
-            // Appendix C.4 (PPK v2): the AES key is SHA-1(0 || passphrase) followed by
-            // SHA-1(1 || passphrase), one hash round each, no salt.
+            // Appendix C.4 (PPK v2): the AES key is SHA-1(uint32 0 || passphrase) followed
+            // by SHA-1(uint32 1 || passphrase): one hash round each, no salt.
             _ => {
                 facts.kdf = Some("sha1".to_owned());
                 facts.kdf_rounds = Some(1);
@@ -142,7 +143,7 @@ fn argon2(lines: &mut Lines<'_>, facts: &mut KeyFacts) -> Result<(), ParseError>
         lines.field("Argon2-Parallelism")?,
         "putty Argon2-Parallelism",
     )?);
-    let salt = lines.field("Argon2-Salt")?;
+    let salt = lines.field("Argon2-Salt")?.trim();
     if salt.len() % 2 != 0 || !salt.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(ParseError::Invalid {
             context: "putty Argon2-Salt",
@@ -153,10 +154,11 @@ fn argon2(lines: &mut Lines<'_>, facts: &mut KeyFacts) -> Result<(), ParseError>
 }
 
 /// Checks the closing MAC line: HMAC-SHA-256 in v3, HMAC-SHA-1 in v2 (appendix C.3, C.4).
-/// v2 files are also accepted with PuTTY 0.52's `Private-Hash` (plain SHA-1), which only
-/// the short-lived v1 used in PuTTY's own reader.
+/// `Private-Hash` (the unkeyed SHA-1 of format 1) is tolerated in v2 files too; PuTTY's
+/// own reader accepts it only in v1 files.
 fn mac(lines: &mut Lines<'_>, format: Format) -> Result<(), ParseError> {
     let (name, value) = lines.header()?;
+    let value = value.trim();
     let digits = match (format, name) {
         (Format::PuttyV3, "Private-MAC") => 64,
         (Format::PuttyV2, "Private-MAC" | "Private-Hash") => 40,
@@ -183,6 +185,7 @@ fn clip(text: &str) -> String {
 
 /// A decimal `uint32` as PuTTY writes it (digits only).
 fn decimal(text: &str, context: &'static str) -> Result<u32, ParseError> {
+    let text = text.trim();
     if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ParseError::Invalid {
             context,
