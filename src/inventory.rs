@@ -108,8 +108,12 @@ pub struct Inventory {
 pub fn known_ssh_file(name: &str) -> Option<&'static str> {
     Some(match name {
         "config" => "ssh client configuration",
-        "known_hosts" | "known_hosts2" | "known_hosts.old" => "known hosts list (servers' public keys)",
-        "authorized_keys" | "authorized_keys2" => "authorized keys list (keys allowed to log in here)",
+        "known_hosts" | "known_hosts2" | "known_hosts.old" => {
+            "known hosts list (servers' public keys)"
+        }
+        "authorized_keys" | "authorized_keys2" => {
+            "authorized keys list (keys allowed to log in here)"
+        }
         "allowed_signers" => "allowed signers list",
         "environment" => "ssh environment file",
         "rc" => "ssh login script",

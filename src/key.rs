@@ -461,13 +461,24 @@ mod tests {
     #[test]
     fn not_keys_say_what_they_are() {
         assert_eq!(inspect(b""), Inspection::NotKey("empty file".to_owned()));
-        assert_eq!(inspect(b"# just a comment\n"), Inspection::NotKey("only comments, no key".to_owned()));
-        assert_eq!(inspect(b"Host *\n  User me\n"), Inspection::NotKey("text without a key".to_owned()));
-        assert_eq!(inspect(&[0, 159, 146, 150]), Inspection::NotKey("binary data, not a key".to_owned()));
+        assert_eq!(
+            inspect(b"# just a comment\n"),
+            Inspection::NotKey("only comments, no key".to_owned())
+        );
+        assert_eq!(
+            inspect(b"Host *\n  User me\n"),
+            Inspection::NotKey("text without a key".to_owned())
+        );
+        assert_eq!(
+            inspect(&[0, 159, 146, 150]),
+            Inspection::NotKey("binary data, not a key".to_owned())
+        );
         let hosts = b"github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\nexample.org ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ\n";
         assert_eq!(
             inspect(hosts),
-            Inspection::NotKey("list of 2 public keys (authorized_keys or known_hosts style)".to_owned())
+            Inspection::NotKey(
+                "list of 2 public keys (authorized_keys or known_hosts style)".to_owned()
+            )
         );
     }
 
@@ -476,9 +487,15 @@ mod tests {
         let unknown = b"-----BEGIN FOO PRIVATE KEY-----\nAAAA\n-----END FOO PRIVATE KEY-----\n";
         assert!(matches!(
             inspect(unknown),
-            Inspection::Malformed { format: None, error: ParseError::UnsupportedLabel { .. } }
+            Inspection::Malformed {
+                format: None,
+                error: ParseError::UnsupportedLabel { .. }
+            }
         ));
         let cert = b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
-        assert_eq!(inspect(cert), Inspection::NotKey("CERTIFICATE block, not an SSH key".to_owned()));
+        assert_eq!(
+            inspect(cert),
+            Inspection::NotKey("CERTIFICATE block, not an SSH key".to_owned())
+        );
     }
 }

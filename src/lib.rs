@@ -6,9 +6,9 @@
 //! environment, sockets or the clock, and never print. The edges live in [`sys`];
 //! the command line lives in the binary (`src/cli/`).
 
-pub mod key;
 pub mod finding;
 pub mod inventory;
+pub mod key;
 pub mod policy;
 pub mod report;
 pub mod rules;

@@ -197,7 +197,12 @@ impl Policy {
         for (name, text) in texts {
             let raw: RawPolicy = toml::from_str(text).map_err(|e| Error::Syntax {
                 source_name: match e.span() {
-                    Some(span) => Layer { name, text, raw: RawPolicy::default() }.at(span.start),
+                    Some(span) => Layer {
+                        name,
+                        text,
+                        raw: RawPolicy::default(),
+                    }
+                    .at(span.start),
                     None => (*name).to_owned(),
                 },
                 message: one_line(e.message()),
@@ -216,7 +221,10 @@ impl Policy {
             key: key.to_owned(),
             message: "missing".to_owned(),
         };
-        let invalid = |layer: &Layer<'_>, span: std::ops::Range<usize>, key: &str, message: String| Error::Invalid {
+        let invalid = |layer: &Layer<'_>,
+                       span: std::ops::Range<usize>,
+                       key: &str,
+                       message: String| Error::Invalid {
             source_name: layer.at(span.start),
             key: key.to_owned(),
             message,
@@ -228,11 +236,17 @@ impl Policy {
                 layer,
                 version.span(),
                 "version",
-                format!("version {} is not supported; this keycheck reads version {VERSION}", version.get_ref()),
+                format!(
+                    "version {} is not supported; this keycheck reads version {VERSION}",
+                    version.get_ref()
+                ),
             ));
         }
-        let (min_layer, min) = last!(keys.rsa_min_bits).ok_or_else(|| missing("keys.rsa_min_bits"))?;
-        let recommended = *last!(keys.rsa_recommended_bits).ok_or_else(|| missing("keys.rsa_recommended_bits"))?.1;
+        let (min_layer, min) =
+            last!(keys.rsa_min_bits).ok_or_else(|| missing("keys.rsa_min_bits"))?;
+        let recommended = *last!(keys.rsa_recommended_bits)
+            .ok_or_else(|| missing("keys.rsa_recommended_bits"))?
+            .1;
         if *min.get_ref() > recommended {
             return Err(invalid(
                 min_layer,
@@ -251,7 +265,10 @@ impl Policy {
                     layer,
                     date.span(),
                     "keys.rsa_recommended_becomes_minimum",
-                    format!("{} is not a plain date; write it like 2027-07-01", date.get_ref()),
+                    format!(
+                        "{} is not a plain date; write it like 2027-07-01",
+                        date.get_ref()
+                    ),
                 )
             })?),
         };
@@ -262,11 +279,15 @@ impl Policy {
                     layer,
                     text.span(),
                     key,
-                    format!("\"{}\" is not a file mode; write it in octal like \"0600\"", text.get_ref()),
+                    format!(
+                        "\"{}\" is not a file mode; write it in octal like \"0600\"",
+                        text.get_ref()
+                    ),
                 )
             })
         };
-        let (copies_layer, copies) = last!(files.max_copies).ok_or_else(|| missing("files.max_copies"))?;
+        let (copies_layer, copies) =
+            last!(files.max_copies).ok_or_else(|| missing("files.max_copies"))?;
         if *copies.get_ref() == 0 {
             return Err(invalid(
                 copies_layer,
@@ -283,14 +304,21 @@ impl Policy {
                         layer,
                         id.span(),
                         &format!("rules.{}", id.get_ref()),
-                        format!("unknown rule id \"{}\"; `keycheck explain` lists the rules", id.get_ref()),
+                        format!(
+                            "unknown rule id \"{}\"; `keycheck explain` lists the rules",
+                            id.get_ref()
+                        ),
                     ));
                 }
                 rules.insert(id.get_ref().clone(), *level);
             }
         }
-        let flag = |found: Option<(&Layer<'_>, &bool)>, key: &str| found.map(|(_, v)| *v).ok_or_else(|| missing(key));
-        let number = |found: Option<(&Layer<'_>, &u32)>, key: &str| found.map(|(_, v)| *v).ok_or_else(|| missing(key));
+        let flag = |found: Option<(&Layer<'_>, &bool)>, key: &str| {
+            found.map(|(_, v)| *v).ok_or_else(|| missing(key))
+        };
+        let number = |found: Option<(&Layer<'_>, &u32)>, key: &str| {
+            found.map(|(_, v)| *v).ok_or_else(|| missing(key))
+        };
         Ok(Policy {
             version: VERSION,
             keys: KeysPolicy {
@@ -300,11 +328,23 @@ impl Policy {
                 rsa_min_bits: *min.get_ref(),
                 rsa_recommended_bits: recommended,
                 rsa_recommended_becomes_minimum: becomes_minimum,
-                passphrase_required: flag(last!(keys.passphrase_required), "keys.passphrase_required")?,
-                hardware_keys_exempt: flag(last!(keys.hardware_keys_exempt), "keys.hardware_keys_exempt")?,
+                passphrase_required: flag(
+                    last!(keys.passphrase_required),
+                    "keys.passphrase_required",
+                )?,
+                hardware_keys_exempt: flag(
+                    last!(keys.hardware_keys_exempt),
+                    "keys.hardware_keys_exempt",
+                )?,
                 bcrypt_min_rounds: number(last!(keys.bcrypt_min_rounds), "keys.bcrypt_min_rounds")?,
-                pbkdf2_min_iterations: number(last!(keys.pbkdf2_min_iterations), "keys.pbkdf2_min_iterations")?,
-                argon2_min_memory_kib: number(last!(keys.argon2_min_memory_kib), "keys.argon2_min_memory_kib")?,
+                pbkdf2_min_iterations: number(
+                    last!(keys.pbkdf2_min_iterations),
+                    "keys.pbkdf2_min_iterations",
+                )?,
+                argon2_min_memory_kib: number(
+                    last!(keys.argon2_min_memory_kib),
+                    "keys.argon2_min_memory_kib",
+                )?,
             },
             files: FilesPolicy {
                 key_mode: mode("files.key_mode", last!(files.key_mode))?,
@@ -327,7 +367,12 @@ impl Policy {
 
 /// TOML errors may span several lines; keep them on one.
 fn one_line(message: &str) -> String {
-    message.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("; ")
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Parses an octal mode such as `0600` or `600`.
@@ -381,11 +426,13 @@ mod tests {
 
     #[test]
     fn errors_name_the_file_and_setting() {
-        let e = Policy::with_override("p.toml", "version = 1\n[keys]\nrsa_min_bits = \"x\"\n").unwrap_err();
+        let e = Policy::with_override("p.toml", "version = 1\n[keys]\nrsa_min_bits = \"x\"\n")
+            .unwrap_err();
         let text = e.to_string();
         assert!(text.starts_with("p.toml:3:16: "), "{text}");
 
-        let e = Policy::with_override("p.toml", "version = 1\n[keys]\nrsa_min_bit = 1\n").unwrap_err();
+        let e =
+            Policy::with_override("p.toml", "version = 1\n[keys]\nrsa_min_bit = 1\n").unwrap_err();
         assert!(e.to_string().contains("rsa_min_bit"), "{e}");
 
         let e = Policy::with_override("p.toml", "[keys]\nrsa_min_bits = 8192\n").unwrap_err();
@@ -403,14 +450,23 @@ mod tests {
         let e = Policy::with_override("p.toml", "[keys\n").unwrap_err();
         assert!(e.to_string().starts_with("p.toml:1:"), "{e}");
 
-        let e = Policy::with_override("p.toml", "version = 1\n[files]\nkey_mode = \"0999\"\n").unwrap_err();
+        let e = Policy::with_override("p.toml", "version = 1\n[files]\nkey_mode = \"0999\"\n")
+            .unwrap_err();
         assert_eq!(
             e.to_string(),
             "p.toml:3:12: files.key_mode: \"0999\" is not a file mode; write it in octal like \"0600\""
         );
 
-        let e = Policy::with_override("p.toml", "[keys]\nrsa_recommended_becomes_minimum = 2027-07-01T10:00:00\n").unwrap_err();
-        assert!(e.to_string().starts_with("p.toml:2:35: keys.rsa_recommended_becomes_minimum"), "{e}");
+        let e = Policy::with_override(
+            "p.toml",
+            "[keys]\nrsa_recommended_becomes_minimum = 2027-07-01T10:00:00\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("p.toml:2:35: keys.rsa_recommended_becomes_minimum"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -37,7 +37,13 @@ impl Summary {
     /// Counts `inventory` and `findings`.
     #[must_use]
     pub fn of(inventory: &Inventory, findings: &[Finding]) -> Summary {
-        let count_kind = |kind| inventory.keys.iter().filter(|k| k.facts.kind == kind).count();
+        let count_kind = |kind| {
+            inventory
+                .keys
+                .iter()
+                .filter(|k| k.facts.kind == kind)
+                .count()
+        };
         let count_severity = |s| findings.iter().filter(|f| f.severity == s).count();
         Summary {
             keys: inventory.keys.len(),

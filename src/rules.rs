@@ -110,10 +110,18 @@ impl Rule {
             Rule::RsaBelowMinimum => "an RSA key is shorter than the policy's minimum",
             Rule::RsaBelowRecommended => "an RSA key is shorter than the recommended size",
             Rule::PassphraseMissing => "a private key is not protected by a passphrase",
-            Rule::KdfWeak => "the passphrase is stretched by too few KDF rounds or too little memory",
-            Rule::LegacyPemEncryption => "the key uses legacy encryption keyed by one MD5 of the passphrase",
-            Rule::FilePermissions => "a key file or key directory is open to others or owned by someone else",
-            Rule::DuplicateKey => "the same private key is kept in more places than the policy allows",
+            Rule::KdfWeak => {
+                "the passphrase is stretched by too few KDF rounds or too little memory"
+            }
+            Rule::LegacyPemEncryption => {
+                "the key uses legacy encryption keyed by one MD5 of the passphrase"
+            }
+            Rule::FilePermissions => {
+                "a key file or key directory is open to others or owned by someone else"
+            }
+            Rule::DuplicateKey => {
+                "the same private key is kept in more places than the policy allows"
+            }
             Rule::KeyNotLoadable => "the key is intact but OpenSSH will not load the file as it is",
             Rule::MalformedKey => "a file looks like a key but cannot be read as one",
             Rule::Unreadable => "a file could not be examined",
@@ -286,7 +294,10 @@ fn replacement_command(path: &str, ctx: &Ctx<'_>) -> String {
         n += 1;
         new_path = format!("{dir}/{base}_{n}");
     }
-    format!("ssh-keygen {kind} -a {rounds} -f {}", shell_quote(&new_path))
+    format!(
+        "ssh-keygen {kind} -a {rounds} -f {}",
+        shell_quote(&new_path)
+    )
 }
 
 #[cfg(test)]
@@ -395,6 +406,9 @@ mod tests {
         let inv = testkit::inventory(vec![testkit::private("/h/.ssh/id", "ssh-ed25519", 256)]);
         assert!(evaluate(&inv, &policy, testkit::env()).is_empty());
         let builtin = Policy::builtin().unwrap();
-        assert_eq!(testkit::ids(&evaluate(&inv, &builtin, testkit::env())), ["passphrase-missing"]);
+        assert_eq!(
+            testkit::ids(&evaluate(&inv, &builtin, testkit::env())),
+            ["passphrase-missing"]
+        );
     }
 }

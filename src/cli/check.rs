@@ -22,7 +22,10 @@ pub(super) fn run(args: &CheckArgs) -> Result<ExitCode> {
             .context("cannot find your home directory; give the paths to check")?;
         let dot_ssh = home.join(".ssh");
         if !dot_ssh.exists() {
-            eprintln!("keycheck: {} does not exist: no SSH keys to check", dot_ssh.display());
+            eprintln!(
+                "keycheck: {} does not exist: no SSH keys to check",
+                dot_ssh.display()
+            );
             return Ok(ExitCode::SUCCESS);
         }
         vec![dot_ssh]
@@ -60,13 +63,18 @@ pub(super) fn run(args: &CheckArgs) -> Result<ExitCode> {
         FailOn::Warn => Severity::Warn,
     };
     let failed = findings.iter().any(|f| f.severity >= threshold);
-    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn load_policy(path: Option<&std::path::Path>) -> Result<Policy> {
     let Some(path) = path else {
         return Policy::builtin().context("the built-in policy is broken");
     };
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading policy {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading policy {}", path.display()))?;
     Ok(Policy::with_override(&path.display().to_string(), &text)?)
 }

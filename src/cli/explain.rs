@@ -13,14 +13,25 @@ pub(super) fn run(rule: Option<&str>) -> Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     let Some(id) = rule else {
         for rule in Rule::ALL {
-            writeln!(out, "{:<24} {:<5} {}", rule.id(), severity(&policy, rule), rule.summary())?;
+            writeln!(
+                out,
+                "{:<24} {:<5} {}",
+                rule.id(),
+                severity(&policy, rule),
+                rule.summary()
+            )?;
         }
         return Ok(ExitCode::SUCCESS);
     };
     let Some(rule) = Rule::from_id(id) else {
         bail!("unknown rule \"{id}\"; `keycheck explain` lists the rules");
     };
-    writeln!(out, "{} ({} by default)\n", rule.id(), severity(&policy, rule))?;
+    writeln!(
+        out,
+        "{} ({} by default)\n",
+        rule.id(),
+        severity(&policy, rule)
+    )?;
     writeln!(out, "{}", textwrap(rule.explanation(), 78))?;
     Ok(ExitCode::SUCCESS)
 }

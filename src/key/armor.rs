@@ -185,7 +185,12 @@ pub fn find(text: &str) -> Option<Result<Armor, (String, ParseError)>> {
 /// base64 lines never contain a colon to resemble.
 fn header(line: &str) -> Option<(&str, &str)> {
     let (name, value) = line.split_once(':')?;
-    if name.is_empty() || name.len() > 64 || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+    if name.is_empty()
+        || name.len() > 64
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
         return None;
     }
     Some((name, value.trim()))
@@ -216,7 +221,10 @@ mod tests {
         assert_eq!(armor.header("proc-type"), Some("4,ENCRYPTED"));
         assert_eq!(armor.header("DEK-Info"), Some("AES-128-CBC,00"));
         assert_eq!(armor.body.as_slice(), b"hello");
-        assert_eq!(armor.quirks, vec![Quirk::CrlfLineEndings, Quirk::TextBeforeArmor]);
+        assert_eq!(
+            armor.quirks,
+            vec![Quirk::CrlfLineEndings, Quirk::TextBeforeArmor]
+        );
     }
 
     #[test]
@@ -242,9 +250,13 @@ mod tests {
     #[test]
     fn long_line_is_a_quirk() {
         let body = "QUFB".repeat(40);
-        let text = format!("-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\ntrailer\n");
+        let text =
+            format!("-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\ntrailer\n");
         let armor = find(&text).expect("block").expect("parses");
-        assert_eq!(armor.quirks, vec![Quirk::TextAfterArmor, Quirk::UnwrappedBase64]);
+        assert_eq!(
+            armor.quirks,
+            vec![Quirk::TextAfterArmor, Quirk::UnwrappedBase64]
+        );
         assert_eq!(armor.body.len(), 120);
     }
 }

@@ -332,7 +332,10 @@ mod tests {
         let rsa_cut = Writer::new().string(b"ssh-rsa").mpint(&[1, 0, 1]).finish();
         assert!(describe(&rsa_cut).is_err());
         assert!(describe(&[0xff, 0xff, 0xff, 0xff]).is_err());
-        let mut trailing = Writer::new().string(b"ssh-ed25519").string(&[1; 32]).finish();
+        let mut trailing = Writer::new()
+            .string(b"ssh-ed25519")
+            .string(&[1; 32])
+            .finish();
         assert!(describe(&trailing).is_ok());
         trailing.push(0);
         assert!(describe(&trailing).is_err());

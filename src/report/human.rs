@@ -66,7 +66,10 @@ pub fn write_check(
         lines.push((&e.path, Line::Error(e.error.clone())));
     }
     for m in &inventory.malformed {
-        lines.push((&m.path, Line::Error(format!("cannot be read as a key: {}", m.error))));
+        lines.push((
+            &m.path,
+            Line::Error(format!("cannot be read as a key: {}", m.error)),
+        ));
     }
     lines.sort_by(|a, b| a.0.cmp(b.0));
 
@@ -99,7 +102,12 @@ pub fn write_check(
     }
     if options.verbose {
         for s in &inventory.skipped {
-            writeln!(out, "{DIM}skip{DIM:#}  {}  {DIM}{}{DIM:#}", short(&s.path), s.reason)?;
+            writeln!(
+                out,
+                "{DIM}skip{DIM:#}  {}  {DIM}{}{DIM:#}",
+                short(&s.path),
+                s.reason
+            )?;
         }
     }
     let sum = Summary::of(inventory, findings);
@@ -132,7 +140,8 @@ fn write_finding(out: &mut dyn io::Write, f: &Finding) -> io::Result<()> {
 }
 
 fn write_summary(out: &mut dyn io::Write, s: &Summary, verbose: bool) -> io::Result<()> {
-    let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     let mut parts = vec![format!(
         "{} ({} private, {} public, {})",
         plural(s.keys, "key", "keys"),
@@ -184,7 +193,9 @@ fn describe(key: &KeyRecord) -> String {
             }
             match (&f.kdf, f.kdf_rounds) {
                 (Some(k), Some(n)) if k == "bcrypt" => how.push(format!("bcrypt {n} rounds")),
-                (Some(k), Some(n)) if k.starts_with("pbkdf") => how.push(format!("{k} {n} iterations")),
+                (Some(k), Some(n)) if k.starts_with("pbkdf") => {
+                    how.push(format!("{k} {n} iterations"))
+                }
                 (Some(k), _) => how.push(k.clone()),
                 _ => {}
             }
@@ -197,7 +208,10 @@ fn describe(key: &KeyRecord) -> String {
     }
     let mut line = parts.join("  ");
     if let Some(from) = &f.public_from {
-        line.push_str(&format!("  (public part from {})", from.rsplit('/').next().unwrap_or(from)));
+        line.push_str(&format!(
+            "  (public part from {})",
+            from.rsplit('/').next().unwrap_or(from)
+        ));
     }
     line
 }
@@ -224,7 +238,10 @@ mod tests {
     fn key_line_finding_fix_and_summary() {
         let inv = testkit::inventory(vec![
             testkit::private("/home/a/.ssh/id_rsa", "ssh-rsa", 1024),
-            testkit::encrypted(testkit::private("/home/a/.ssh/id_ed25519", "ssh-ed25519", 256), 16),
+            testkit::encrypted(
+                testkit::private("/home/a/.ssh/id_ed25519", "ssh-ed25519", 256),
+                16,
+            ),
         ]);
         let findings = evaluate(&inv, &Policy::builtin().unwrap(), testkit::env());
         let mut out = Vec::new();
@@ -237,12 +254,23 @@ mod tests {
         let plain = anstream::adapter::strip_str(&text).to_string();
         let lines: Vec<&str> = plain.lines().collect();
         assert!(lines[0].starts_with("   ok ~/.ssh/id_ed25519"), "{plain}");
-        assert!(lines[0].contains("passphrase (aes256-ctr, bcrypt 16 rounds)"), "{plain}");
+        assert!(
+            lines[0].contains("passphrase (aes256-ctr, bcrypt 16 rounds)"),
+            "{plain}"
+        );
         assert!(lines[1].starts_with(" FAIL ~/.ssh/id_rsa"), "{plain}");
-        assert!(plain.contains("fail[passphrase-missing] private key is not protected by a passphrase"));
+        assert!(
+            plain.contains("fail[passphrase-missing] private key is not protected by a passphrase")
+        );
         assert!(plain.contains("fix: ssh-keygen -p -a 100 -f /home/a/.ssh/id_rsa"));
         assert!(plain.contains("fail[rsa-below-minimum]"));
-        assert!(lines.last().unwrap().starts_with("summary: 2 keys (2 private, 0 public, 0 certificates), 2 failing"), "{plain}");
+        assert!(
+            lines
+                .last()
+                .unwrap()
+                .starts_with("summary: 2 keys (2 private, 0 public, 0 certificates), 2 failing"),
+            "{plain}"
+        );
     }
 
     #[test]

@@ -34,7 +34,11 @@ struct ErrorEntry<'a> {
 ///
 /// # Errors
 /// Any error of `out`.
-pub fn write_check(out: &mut dyn io::Write, inventory: &Inventory, findings: &[Finding]) -> io::Result<()> {
+pub fn write_check(
+    out: &mut dyn io::Write,
+    inventory: &Inventory,
+    findings: &[Finding],
+) -> io::Result<()> {
     let mut errors: Vec<ErrorEntry<'_>> = inventory
         .errors
         .iter()

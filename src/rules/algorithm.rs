@@ -59,7 +59,10 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
             ctx.push(
                 Rule::RsaBelowMinimum,
                 subject,
-                format!("RSA key is {bits} bits; the policy requires at least {}", keys.rsa_min_bits),
+                format!(
+                    "RSA key is {bits} bits; the policy requires at least {}",
+                    keys.rsa_min_bits
+                ),
                 Some(replace),
             );
         } else if bits < keys.rsa_recommended_bits {
@@ -108,7 +111,11 @@ mod tests {
 
     #[test]
     fn allowed_algorithms_pass() {
-        for (alg, bits) in [("ssh-ed25519", 256), ("ecdsa-sha2-nistp521", 521), ("ssh-rsa", 4096)] {
+        for (alg, bits) in [
+            ("ssh-ed25519", 256),
+            ("ecdsa-sha2-nistp521", 521),
+            ("ssh-rsa", 4096),
+        ] {
             let f = run(vec![encrypted(private("/k", alg, bits), 16)], env());
             assert!(f.is_empty(), "{alg}: {f:?}");
         }
@@ -120,14 +127,21 @@ mod tests {
             let f = run(vec![encrypted(private("/k", alg, 2048), 16)], env());
             assert_eq!(ids(&f)[0], "algorithm-denied", "{alg}");
             assert!(f[0].message.contains(alg));
-            assert!(f[0].fix.as_deref().unwrap().starts_with("ssh-keygen -t ed25519 -a 100 -f /id_ed25519"));
+            assert!(f[0]
+                .fix
+                .as_deref()
+                .unwrap()
+                .starts_with("ssh-keygen -t ed25519 -a 100 -f /id_ed25519"));
         }
         let mut hidden = encrypted(private("/h/.ssh/k", "x", 0), 16);
         hidden.facts.algorithm = None;
         hidden.facts.bits = None;
         let f = run(vec![hidden], env());
         assert_eq!(ids(&f), ["algorithm-denied"]);
-        assert_eq!(f[0].fix.as_deref(), Some("ssh-keygen -y -f /h/.ssh/k > /h/.ssh/k.pub"));
+        assert_eq!(
+            f[0].fix.as_deref(),
+            Some("ssh-keygen -y -f /h/.ssh/k > /h/.ssh/k.pub")
+        );
     }
 
     #[test]
@@ -140,7 +154,10 @@ mod tests {
             reason: "x".to_owned(),
         });
         let f = evaluate(&inv, &Policy::builtin().unwrap(), env());
-        assert_eq!(f[0].fix.as_deref(), Some("ssh-keygen -t ed25519 -a 100 -f /h/.ssh/id_ed25519_3"));
+        assert_eq!(
+            f[0].fix.as_deref(),
+            Some("ssh-keygen -t ed25519 -a 100 -f /h/.ssh/id_ed25519_3")
+        );
     }
 
     #[test]
@@ -156,7 +173,11 @@ mod tests {
         let f = run(vec![encrypted(private("/k", "ssh-rsa", 3072), 16)], env());
         assert_eq!(ids(&f), ["rsa-below-recommended"]);
         assert_eq!(f[0].severity, Severity::Warn);
-        assert!(f[0].message.contains("becomes the minimum on 2027-07-01"), "{}", f[0].message);
+        assert!(
+            f[0].message.contains("becomes the minimum on 2027-07-01"),
+            "{}",
+            f[0].message
+        );
     }
 
     #[test]

@@ -29,7 +29,9 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
         // The copy nearest the scanned root counts as the original (`~/.ssh/id_rsa` rather
         // than `~/.ssh/backup/id_rsa`).
         copies.sort_by_key(|k| (k.path.matches('/').count(), k.path.as_str()));
-        let Some(first) = copies.first() else { continue };
+        let Some(first) = copies.first() else {
+            continue;
+        };
         for copy in &copies[max..] {
             ctx.push(
                 Rule::DuplicateKey,
@@ -48,8 +50,8 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
-    use super::super::testkit::{encrypted, env, ids, inventory, private};
     use super::super::evaluate;
+    use super::super::testkit::{encrypted, env, ids, inventory, private};
     use crate::policy::Policy;
 
     #[test]
@@ -58,7 +60,11 @@ mod tests {
         let mut b = encrypted(private("/h/.ssh/b", "ssh-ed25519", 256), 16);
         b.facts.fingerprint.clone_from(&a.facts.fingerprint);
         let c = encrypted(private("/h/.ssh/c", "ssh-ed25519", 256), 16);
-        let f = evaluate(&inventory(vec![a.clone(), b.clone(), c]), &Policy::builtin().unwrap(), env());
+        let f = evaluate(
+            &inventory(vec![a.clone(), b.clone(), c]),
+            &Policy::builtin().unwrap(),
+            env(),
+        );
         assert_eq!(ids(&f), ["duplicate-key"]);
         assert_eq!(f[0].path, "/h/.ssh/b");
         assert!(f[0].message.contains("/h/.ssh/a"));
@@ -73,6 +79,11 @@ mod tests {
         let mut pubkey = private("/h/.ssh/a.pub", "ssh-ed25519", 256);
         pubkey.facts.kind = crate::key::Kind::Public;
         pubkey.facts.fingerprint.clone_from(&a.facts.fingerprint);
-        assert!(evaluate(&inventory(vec![a, pubkey]), &Policy::builtin().unwrap(), env()).is_empty());
+        assert!(evaluate(
+            &inventory(vec![a, pubkey]),
+            &Policy::builtin().unwrap(),
+            env()
+        )
+        .is_empty());
     }
 }

@@ -23,7 +23,8 @@ it sits in a symlink loop. Nothing is known about it, so nothing is shown to be 
 
 pub(super) fn check(ctx: &mut Ctx<'_>) {
     for key in &ctx.inventory.keys {
-        if key.facts.kind != Kind::Private || key.facts.openssh_loads || key.facts.quirks.is_empty() {
+        if key.facts.kind != Kind::Private || key.facts.openssh_loads || key.facts.quirks.is_empty()
+        {
             continue;
         }
         let quirks: Vec<&str> = key.facts.quirks.iter().map(|q| q.describe()).collect();
@@ -67,8 +68,8 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
-    use super::super::testkit::{encrypted, env, ids, inventory, private};
     use super::super::evaluate;
+    use super::super::testkit::{encrypted, env, ids, inventory, private};
     use crate::finding::Severity;
     use crate::inventory::{FileError, Malformed};
     use crate::key::{Format, Quirk};
@@ -79,7 +80,11 @@ mod tests {
         let mut key = encrypted(private("/k", "ssh-ed25519", 256), 16);
         key.facts.quirks = vec![Quirk::CrlfLineEndings];
         key.facts.openssh_loads = false;
-        let f = evaluate(&inventory(vec![key.clone()]), &Policy::builtin().unwrap(), env());
+        let f = evaluate(
+            &inventory(vec![key.clone()]),
+            &Policy::builtin().unwrap(),
+            env(),
+        );
         assert_eq!(ids(&f), ["key-not-loadable"]);
         assert!(f[0].message.contains("CRLF"));
         key.facts.openssh_loads = true;

@@ -62,14 +62,19 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
                 "bcrypt KDF uses {n} rounds; the policy requires at least {}",
                 keys.bcrypt_min_rounds
             )),
-            (k, Some(n)) if k.starts_with("pbkdf2") && n < keys.pbkdf2_min_iterations => Some(format!(
-                "{k} uses {n} iterations; the policy requires at least {}",
-                keys.pbkdf2_min_iterations
-            )),
+            (k, Some(n)) if k.starts_with("pbkdf2") && n < keys.pbkdf2_min_iterations => {
+                Some(format!(
+                    "{k} uses {n} iterations; the policy requires at least {}",
+                    keys.pbkdf2_min_iterations
+                ))
+            }
             (k, Some(n)) if k.starts_with("pbkdf1") => Some(format!(
                 "PBES1 ({k}, {n} iterations) is obsolete and fast to guess"
             )),
-            ("sha1", _) => Some("PuTTY v2 key derives its cipher key from a single SHA-1 of the passphrase".to_owned()),
+            ("sha1", _) => Some(
+                "PuTTY v2 key derives its cipher key from a single SHA-1 of the passphrase"
+                    .to_owned(),
+            ),
             (k, _) if k.starts_with("argon2") => f
                 .kdf_memory_kib
                 .filter(|m| *m < keys.argon2_min_memory_kib)
@@ -82,7 +87,12 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
             _ => None,
         };
         if let Some(message) = weak {
-            ctx.push(Rule::KdfWeak, subject, message, Some(reencrypt_command(key, rounds)));
+            ctx.push(
+                Rule::KdfWeak,
+                subject,
+                message,
+                Some(reencrypt_command(key, rounds)),
+            );
         }
     }
 }
@@ -91,7 +101,9 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
 fn reencrypt_command(key: &KeyRecord, rounds: u32) -> String {
     let path = shell_quote(&key.path);
     match key.facts.format {
-        Format::PuttyV2 | Format::PuttyV3 => format!("puttygen {path} -P -o {path} --ppk-param version=3"),
+        Format::PuttyV2 | Format::PuttyV3 => {
+            format!("puttygen {path} -P -o {path} --ppk-param version=3")
+        }
         Format::Sshcom => format!(
             "puttygen {path} -O private-openssh-new -o {new} && ssh-keygen -p -a {rounds} -f {new}",
             new = shell_quote(&format!("{}.openssh", key.path))
@@ -104,8 +116,8 @@ fn reencrypt_command(key: &KeyRecord, rounds: u32) -> String {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
-    use super::super::testkit::{encrypted, env, ids, inventory, private};
     use super::super::evaluate;
+    use super::super::testkit::{encrypted, env, ids, inventory, private};
     use crate::finding::Finding;
     use crate::key::Format;
     use crate::policy::Policy;
@@ -118,8 +130,14 @@ mod tests {
     fn unencrypted_key_fails_with_fix() {
         let f = run(vec![private("/h/.ssh/id_ed25519", "ssh-ed25519", 256)]);
         assert_eq!(ids(&f), ["passphrase-missing"]);
-        assert_eq!(f[0].fix.as_deref(), Some("ssh-keygen -p -a 100 -f /h/.ssh/id_ed25519"));
-        assert_eq!(f[0].fingerprint.as_deref(), Some("SHA256:/h/.ssh/id_ed25519"));
+        assert_eq!(
+            f[0].fix.as_deref(),
+            Some("ssh-keygen -p -a 100 -f /h/.ssh/id_ed25519")
+        );
+        assert_eq!(
+            f[0].fingerprint.as_deref(),
+            Some("SHA256:/h/.ssh/id_ed25519")
+        );
     }
 
     #[test]
@@ -134,7 +152,10 @@ mod tests {
 
     #[test]
     fn bcrypt_rounds() {
-        assert_eq!(ids(&run(vec![encrypted(private("/k", "ssh-ed25519", 256), 8)])), ["kdf-weak"]);
+        assert_eq!(
+            ids(&run(vec![encrypted(private("/k", "ssh-ed25519", 256), 8)])),
+            ["kdf-weak"]
+        );
         assert!(run(vec![encrypted(private("/k", "ssh-ed25519", 256), 16)]).is_empty());
     }
 

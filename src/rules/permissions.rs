@@ -31,14 +31,21 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
                     format_mode(mode),
                     format_mode(files.key_mode)
                 ),
-                Some(format!("chmod {:o} {}", mode & files.key_mode, shell_quote(&key.path))),
+                Some(format!(
+                    "chmod {:o} {}",
+                    mode & files.key_mode,
+                    shell_quote(&key.path)
+                )),
             );
         }
         if key.file.owner != uid {
             ctx.push(
                 Rule::FilePermissions,
                 subject,
-                format!("private key file is owned by uid {}, not by you (uid {uid})", key.file.owner),
+                format!(
+                    "private key file is owned by uid {}, not by you (uid {uid})",
+                    key.file.owner
+                ),
                 Some(format!("sudo chown {uid} {}", shell_quote(&key.path))),
             );
         }
@@ -56,14 +63,21 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
                     format_mode(mode),
                     format_mode(files.ssh_dir_mode)
                 ),
-                Some(format!("chmod {:o} {}", mode & files.ssh_dir_mode, shell_quote(&dir.path))),
+                Some(format!(
+                    "chmod {:o} {}",
+                    mode & files.ssh_dir_mode,
+                    shell_quote(&dir.path)
+                )),
             );
         }
         if dir.file.owner != uid {
             ctx.push(
                 Rule::FilePermissions,
                 subject,
-                format!("key directory is owned by uid {}, not by you (uid {uid})", dir.file.owner),
+                format!(
+                    "key directory is owned by uid {}, not by you (uid {uid})",
+                    dir.file.owner
+                ),
                 Some(format!("sudo chown {uid} {}", shell_quote(&dir.path))),
             );
         }
@@ -73,8 +87,8 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
-    use super::super::testkit::{encrypted, env, ids, inventory, private};
     use super::super::evaluate;
+    use super::super::testkit::{encrypted, env, ids, inventory, private};
     use crate::inventory::{DirRecord, FileFacts};
     use crate::policy::Policy;
 
@@ -82,7 +96,11 @@ mod tests {
     fn group_readable_key_fails_with_chmod() {
         let mut key = encrypted(private("/h/.ssh/id", "ssh-ed25519", 256), 16);
         key.file.mode = 0o644;
-        let f = evaluate(&inventory(vec![key.clone()]), &Policy::builtin().unwrap(), env());
+        let f = evaluate(
+            &inventory(vec![key.clone()]),
+            &Policy::builtin().unwrap(),
+            env(),
+        );
         assert_eq!(ids(&f), ["file-permissions"]);
         assert!(f[0].message.contains("0644"));
         assert_eq!(f[0].fix.as_deref(), Some("chmod 600 /h/.ssh/id"));
@@ -97,11 +115,20 @@ mod tests {
         let mut inv = inventory(vec![key]);
         inv.dirs.push(DirRecord {
             path: "/h/.ssh".to_owned(),
-            file: FileFacts { mode: 0o777, owner: 1000, modified_unix: None, modified: None },
+            file: FileFacts {
+                mode: 0o777,
+                owner: 1000,
+                modified_unix: None,
+                modified: None,
+            },
         });
         let f = evaluate(&inv, &Policy::builtin().unwrap(), env());
         assert_eq!(ids(&f), ["file-permissions", "file-permissions"]);
-        assert!(f[0].message.contains("key directory mode is 0777"), "{}", f[0].message);
+        assert!(
+            f[0].message.contains("key directory mode is 0777"),
+            "{}",
+            f[0].message
+        );
         assert_eq!(f[0].fix.as_deref(), Some("chmod 755 /h/.ssh"));
         assert!(f[1].message.contains("uid 0"));
         inv.dirs[0].file.mode = 0o755;

@@ -117,7 +117,10 @@ impl Scanner {
 
     fn walk(&mut self, dir: &Path, display: &str, meta: &Metadata, depth: usize) {
         if !self.seen_dirs.insert((meta.dev(), meta.ino())) {
-            self.error(display.to_owned(), "directory loop (already scanned through another path); not entered again");
+            self.error(
+                display.to_owned(),
+                "directory loop (already scanned through another path); not entered again",
+            );
             return;
         }
         let entries = match std::fs::read_dir(dir) {
@@ -128,7 +131,10 @@ impl Scanner {
         for entry in entries {
             match entry {
                 Ok(entry) => names.push(entry.file_name()),
-                Err(e) => self.error(display.to_owned(), format!("reading the directory: {}", describe_io(&e))),
+                Err(e) => self.error(
+                    display.to_owned(),
+                    format!("reading the directory: {}", describe_io(&e)),
+                ),
             }
         }
         names.sort();
@@ -136,7 +142,10 @@ impl Scanner {
             let path = dir.join(&name);
             let shown = display_path(&path);
             if std::str::from_utf8(name.as_bytes()).is_err() {
-                self.error(shown.clone(), "file name is not valid UTF-8 (shown with \\x escapes); it was still examined");
+                self.error(
+                    shown.clone(),
+                    "file name is not valid UTF-8 (shown with \\x escapes); it was still examined",
+                );
             }
             let lmeta = match std::fs::symlink_metadata(&path) {
                 Ok(m) => m,
@@ -149,7 +158,9 @@ impl Scanner {
                 match std::fs::metadata(&path) {
                     Ok(m) => m,
                     Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                        let target = std::fs::read_link(&path).map(|t| display_path(&t)).unwrap_or_default();
+                        let target = std::fs::read_link(&path)
+                            .map(|t| display_path(&t))
+                            .unwrap_or_default();
                         self.skip(shown, format!("broken symlink to {target}"));
                         continue;
                     }
@@ -163,7 +174,13 @@ impl Scanner {
             };
             if meta.is_dir() {
                 if depth + 1 > self.options.max_depth {
-                    self.error(shown, format!("more than {} directory levels deep; not scanned", self.options.max_depth));
+                    self.error(
+                        shown,
+                        format!(
+                            "more than {} directory levels deep; not scanned",
+                            self.options.max_depth
+                        ),
+                    );
                 } else {
                     self.walk(&path, &shown, &meta, depth + 1);
                 }
@@ -177,10 +194,16 @@ impl Scanner {
     fn visit(&mut self, path: &Path, shown: String, meta: &Metadata) {
         let ft = meta.file_type();
         if ft.is_socket() {
-            return self.skip(shown, "socket (such as an ssh-agent or ControlMaster socket)");
+            return self.skip(
+                shown,
+                "socket (such as an ssh-agent or ControlMaster socket)",
+            );
         }
         if !ft.is_file() {
-            return self.error(shown, format!("not a regular file ({}); not opened", file_type_name(meta)));
+            return self.error(
+                shown,
+                format!("not a regular file ({}); not opened", file_type_name(meta)),
+            );
         }
         if meta.len() > self.options.max_file_size {
             return self.skip(
@@ -199,16 +222,23 @@ impl Scanner {
                 return self.error(shown, format!("not a regular file ({kind}); not read"))
             }
             Err(ReadError::TooLarge) => {
-                return self.skip(shown, "too large to be a key (it grew during the scan); not read")
+                return self.skip(
+                    shown,
+                    "too large to be a key (it grew during the scan); not read",
+                )
             }
         };
         if let Some(first) = self.seen_files.get(&(meta.dev(), meta.ino())) {
             let reason = format!("same file as {first} (a link to it)");
             return self.skip(shown, reason);
         }
-        self.seen_files.insert((meta.dev(), meta.ino()), shown.clone());
+        self.seen_files
+            .insert((meta.dev(), meta.ino()), shown.clone());
         let file = file_facts(&meta);
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         match key::inspect(&bytes) {
             Inspection::Key(facts) => {
                 if facts.kind != Kind::Private {
@@ -253,7 +283,9 @@ impl Scanner {
                 if key.facts.kind == Kind::Private && key.facts.comment.is_none() {
                     if let Some(&j) = by_path.get(&pub_path) {
                         let public = &self.inventory.keys[j].facts;
-                        if public.kind != Kind::Private && public.fingerprint == key.facts.fingerprint {
+                        if public.kind != Kind::Private
+                            && public.fingerprint == key.facts.fingerprint
+                        {
                             let comment = public.comment.clone();
                             self.inventory.keys[i].facts.comment = comment;
                         }
@@ -263,12 +295,16 @@ impl Scanner {
             }
             let public = match by_path.get(&pub_path) {
                 Some(&j) => self.inventory.keys[j].facts.clone(),
-                None => match read_public_beside(Path::new(&pub_path), self.options.max_file_size) {
-                    Some(facts) => facts,
-                    None => continue,
-                },
+                None => {
+                    match read_public_beside(Path::new(&pub_path), self.options.max_file_size) {
+                        Some(facts) => facts,
+                        None => continue,
+                    }
+                }
             };
-            self.inventory.keys[i].facts.complete_from_public(&public, &pub_path);
+            self.inventory.keys[i]
+                .facts
+                .complete_from_public(&public, &pub_path);
         }
     }
 }
@@ -307,7 +343,9 @@ fn read_bounded(path: &Path, max: u64) -> Result<(Zeroizing<Vec<u8>>, Metadata),
     if !meta.is_file() {
         return Err(ReadError::NotRegular(file_type_name(&meta)));
     }
-    let mut bytes = Zeroizing::new(Vec::with_capacity(usize::try_from(meta.len().min(max)).unwrap_or(0)));
+    let mut bytes = Zeroizing::new(Vec::with_capacity(
+        usize::try_from(meta.len().min(max)).unwrap_or(0),
+    ));
     file.take(max + 1)
         .read_to_end(&mut bytes)
         .map_err(ReadError::Io)?;
@@ -321,7 +359,10 @@ fn file_facts(meta: &Metadata) -> FileFacts {
     let modified_unix = Some(meta.mtime());
     let modified = time::OffsetDateTime::from_unix_timestamp(meta.mtime())
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok());
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        });
     FileFacts {
         mode: meta.mode() & 0o7777,
         owner: meta.uid(),
@@ -352,7 +393,9 @@ fn file_type_name(meta: &Metadata) -> &'static str {
 /// One lowercase phrase for an I/O error, without the OS's "(os error N)" suffix.
 fn describe_io(e: &io::Error) -> String {
     match e.kind() {
-        io::ErrorKind::NotFound => "no such file or directory (it may have vanished during the scan)".to_owned(),
+        io::ErrorKind::NotFound => {
+            "no such file or directory (it may have vanished during the scan)".to_owned()
+        }
         io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
         _ if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
             "symlink loop (too many levels of symbolic links)".to_owned()
