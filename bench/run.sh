@@ -108,6 +108,16 @@ for n in "${sizes[@]}"; do
     d="$out/keys-$n"
     files=$(find "$d" -maxdepth 1 -type f | wc -l)
     if [ "$n" -ge 2000 ]; then shell_runs=(--runs 3); elif [ "$n" -ge 200 ]; then shell_runs=(--runs 5); else shell_runs=(--min-runs 10); fi
+    # Sanity: keycheck must really inventory every file (hyperfine -i hides exit codes).
+    set +e
+    HOME="$home" NO_COLOR=1 "$keycheck" check "$d" --format json >"$out/check-$n.json"
+    rc=$?
+    set -e
+    seen=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["summary"]; print(s["keys"], s["errors"], s["skipped"])' "$out/check-$n.json")
+    if [ "$rc" -gt 1 ] || [ "$seen" != "$files 0 0" ]; then
+        echo "bench: keycheck exit $rc, keys/errors/skipped = $seen, expected $files 0 0" >&2
+        exit 1
+    fi
     csv_k="$out/keycheck-$n.csv"
     csv_s="$out/shell-$n.csv"
     echo "== $n keys ($files files) ==" >&2

@@ -494,10 +494,9 @@ fn non_utf8_file_name_is_reported() {
     assert_eq!(places.len(), 1, "expected one entry: {:#}", report.value);
     let (path, where_) = places.iter().next().expect("one entry");
     assert!(
-        path.contains("id_") && path.contains("_key"),
+        support::display_forms(&dir.join(name)).contains(path),
         "path {path:?} does not name the file"
     );
-    assert_eq!(where_, &[support::Place::Key], "{:#}", report.value);
     let key = &report.keys()[0];
     assert_eq!(key["algorithm"], "ssh-ed25519", "{key:#}");
     assert_eq!(key["encrypted"], false, "{key:#}");
@@ -505,10 +504,36 @@ fn non_utf8_file_name_is_reported() {
         run.code, 1,
         "an unencrypted key fails the check (passphrase-missing)"
     );
+    let findings = report.findings_for(path, "passphrase-missing");
     assert!(
-        !report.findings_for(path, "passphrase-missing").is_empty(),
+        !findings.is_empty(),
         "no passphrase-missing finding for {path}: {:#}",
         report.value["findings"]
+    );
+    let mut problems = Vec::new();
+    if where_ != &[support::Place::Key] {
+        problems.push(format!(
+            "the file is read and reported as a key, yet listed in {where_:?} \
+             (must be exactly one of keys/errors/skipped): {}",
+            report.reasons_for(path).join("; ")
+        ));
+    }
+    // The fix command must work when pasted into a shell: its path must name the file.
+    let fix = findings[0]["fix"].as_str().unwrap_or_default();
+    let quoted_path = fix.rsplit_once(" -f ").map(|(_, p)| p).unwrap_or_default();
+    let exists = run_ok(Command::new("bash").args([
+        "-c",
+        &format!("test -e {quoted_path} && echo yes || echo no"),
+    ]));
+    if String::from_utf8_lossy(&exists.stdout).trim() != "yes" {
+        problems.push(format!(
+            "fix `{fix}` does not name the file when run by a shell (path {quoted_path})"
+        ));
+    }
+    assert!(
+        problems.is_empty(),
+        "non-UTF-8 file name:\n  {}",
+        problems.join("\n  ")
     );
 }
 
