@@ -20,6 +20,9 @@ pub struct FileFacts {
     pub modified_unix: Option<i64>,
     /// Last modification as RFC 3339 UTC text.
     pub modified: Option<String>,
+    /// True when the path is not UTF-8 and is shown with `\xNN` (and `\\`) escapes.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub path_escaped: bool,
 }
 
 /// Serialises a mode as four octal digits, the way `chmod` takes it (`"0600"`).

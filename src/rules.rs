@@ -244,8 +244,15 @@ pub fn evaluate(inventory: &Inventory, policy: &Policy, env: Env) -> Vec<Finding
 }
 
 /// Quotes `path` for a POSIX shell when it needs quoting, so fix commands can be pasted.
+///
+/// `escaped` says the path holds `\xNN` and `\\` escapes for bytes that are not UTF-8
+/// (see `sys::scan::display_path`); it is then written as a bash `$'...'` string, which
+/// turns those escapes back into the real bytes.
 #[must_use]
-pub fn shell_quote(path: &str) -> String {
+pub fn shell_quote(path: &str, escaped: bool) -> String {
+    if escaped {
+        return format!("$'{}'", path.replace('\'', "\\'"));
+    }
     let plain = !path.is_empty()
         && path
             .bytes()
@@ -268,7 +275,7 @@ fn parent_dir(path: &str) -> &str {
 
 /// The command that makes a modern replacement key beside `path`, never over a file the
 /// scan saw (an `ssh-keygen` overwrite prompt answered "y" would destroy a key).
-fn replacement_command(path: &str, ctx: &Ctx<'_>) -> String {
+fn replacement_command(path: &str, escaped: bool, ctx: &Ctx<'_>) -> String {
     let policy = ctx.policy;
     let rounds = policy.keys.bcrypt_min_rounds.max(100);
     let allowed = |a: &str| policy.keys.allowed_algorithms.iter().any(|x| x == a);
@@ -296,7 +303,7 @@ fn replacement_command(path: &str, ctx: &Ctx<'_>) -> String {
     }
     format!(
         "ssh-keygen {kind} -a {rounds} -f {}",
-        shell_quote(&new_path)
+        shell_quote(&new_path, escaped)
     )
 }
 
@@ -320,6 +327,7 @@ pub(crate) mod testkit {
                 owner: 1000,
                 modified_unix: None,
                 modified: None,
+                path_escaped: false,
             },
         }
     }
@@ -394,10 +402,14 @@ mod tests {
 
     #[test]
     fn shell_quote_only_when_needed() {
-        assert_eq!(shell_quote("/home/a/.ssh/id_rsa"), "/home/a/.ssh/id_rsa");
-        assert_eq!(shell_quote("/home/a/my key"), "'/home/a/my key'");
-        assert_eq!(shell_quote("it's"), r"'it'\''s'");
-        assert_eq!(shell_quote("~x"), "'~x'");
+        assert_eq!(
+            shell_quote("/home/a/.ssh/id_rsa", false),
+            "/home/a/.ssh/id_rsa"
+        );
+        assert_eq!(shell_quote("/home/a/my key", false), "'/home/a/my key'");
+        assert_eq!(shell_quote("it's", false), r"'it'\''s'");
+        assert_eq!(shell_quote("~x", false), "'~x'");
+        assert_eq!(shell_quote(r"/k\xff'\\", true), r"$'/k\xff\'\\'");
     }
 
     #[test]

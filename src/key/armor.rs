@@ -44,6 +44,9 @@ pub struct Armor {
     pub body: Zeroizing<Vec<u8>>,
     /// How the text differs from what the format's writer produces.
     pub quirks: Vec<Quirk>,
+    /// The length of the longest body line (OpenSSL's legacy PEM decryption refuses
+    /// lines over 64 characters).
+    pub longest_line: usize,
 }
 
 impl std::fmt::Debug for Armor {
@@ -54,6 +57,7 @@ impl std::fmt::Debug for Armor {
             .field("headers", &self.headers)
             .field("body_len", &self.body.len())
             .field("quirks", &self.quirks)
+            .field("longest_line", &self.longest_line)
             .finish_non_exhaustive()
     }
 }
@@ -118,7 +122,7 @@ pub fn find(text: &str) -> Option<Result<Armor, (String, ParseError)>> {
     let mut in_headers = true;
     let mut continuing = false;
     let mut closed = false;
-    let mut long_line = false;
+    let mut longest_line = 0;
     for line in lines.by_ref() {
         let trimmed = line.trim();
         if trimmed == end {
@@ -140,9 +144,7 @@ pub fn find(text: &str) -> Option<Result<Armor, (String, ParseError)>> {
             }
             in_headers = false;
         }
-        if trimmed.len() > WRAPPED_LINE_MAX {
-            long_line = true;
-        }
+        longest_line = longest_line.max(trimmed.len());
         body_text.push_str(trimmed);
     }
     if !closed {
@@ -151,7 +153,7 @@ pub fn find(text: &str) -> Option<Result<Armor, (String, ParseError)>> {
     if lines.any(|l| !l.trim().is_empty()) {
         quirks.push(Quirk::TextAfterArmor);
     }
-    if long_line {
+    if longest_line > WRAPPED_LINE_MAX {
         quirks.push(Quirk::UnwrappedBase64);
     }
     for (_, value) in &mut headers {
@@ -178,6 +180,7 @@ pub fn find(text: &str) -> Option<Result<Armor, (String, ParseError)>> {
         headers,
         body,
         quirks,
+        longest_line,
     }))
 }
 

@@ -367,6 +367,7 @@ ZVVPcF8gDdQyy2hLtEY60oeP8RI=
             headers: armor.headers.clone(),
             body: Zeroizing::new(body.to_vec()),
             quirks: Vec::new(),
+            longest_line: 64,
         }
     }
 

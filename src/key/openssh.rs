@@ -663,6 +663,7 @@ GSk5SVlpeYmZqbnJ2en6ChoqMAAAASZnV0dXJlQGV4YW1wbGUuY29tAQIDBAUGBw==
             headers: Vec::new(),
             body: Zeroizing::new(body.to_vec()),
             quirks: Vec::new(),
+            longest_line: 70,
         })
     }
 

@@ -1100,6 +1100,7 @@ MFcwGwYJKoZIhvcNAQULMA4ECAHRVWQw5lMeAgIIAAQ4GGXQ1Y0OKVw0wdLGm+Bn
             headers: armor.headers.clone(),
             body: Zeroizing::new(body.to_vec()),
             quirks: Vec::new(),
+            longest_line: 64,
         }
     }
 

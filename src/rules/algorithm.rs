@@ -30,8 +30,8 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
             continue;
         }
         let subject = Subject::key(key);
-        let path = shell_quote(&key.path);
-        let replace = replacement_command(&key.path, ctx);
+        let path = shell_quote(&key.path, key.file.path_escaped);
+        let replace = replacement_command(&key.path, key.file.path_escaped, ctx);
         let allowed = key
             .facts
             .algorithm

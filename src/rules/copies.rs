@@ -41,7 +41,10 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
                     first.path,
                     copies.len()
                 ),
-                Some(format!("rm -i {}", shell_quote(&copy.path))),
+                Some(format!(
+                    "rm -i {}",
+                    shell_quote(&copy.path, copy.file.path_escaped)
+                )),
             );
         }
     }

@@ -28,13 +28,13 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
             continue;
         }
         let quirks: Vec<&str> = key.facts.quirks.iter().map(|q| q.describe()).collect();
-        let path = shell_quote(&key.path);
+        let path = shell_quote(&key.path, key.file.path_escaped);
         let fix = if key.facts.quirks.contains(&Quirk::CrlfLineEndings) {
             format!("sed -i 's/\\r$//' {path}")
         } else if key.facts.quirks.contains(&Quirk::TextBeforeArmor) {
             format!("sed -i '0,/^-----BEGIN/{{/^-----BEGIN/!d}}' {path}")
         } else {
-            format!("fold -w 70 (re-wrap the base64 body of {path} at 70 columns)")
+            format!("re-wrap the base64 body of {path} at 64 columns (for example with fold -w 64)")
         };
         ctx.push(
             Rule::KeyNotLoadable,

@@ -99,14 +99,14 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
 
 /// The command that (re)writes the key with a passphrase and a strong KDF.
 fn reencrypt_command(key: &KeyRecord, rounds: u32) -> String {
-    let path = shell_quote(&key.path);
+    let path = shell_quote(&key.path, key.file.path_escaped);
     match key.facts.format {
         Format::PuttyV2 | Format::PuttyV3 => {
             format!("puttygen {path} -P -o {path} --ppk-param version=3")
         }
         Format::Sshcom => format!(
             "puttygen {path} -O private-openssh-new -o {new} && ssh-keygen -p -a {rounds} -f {new}",
-            new = shell_quote(&format!("{}.openssh", key.path))
+            new = shell_quote(&format!("{}.openssh", key.path), key.file.path_escaped)
         ),
         Format::Ssh1 => format!("puttygen {path} -P -o {path}"),
         _ => format!("ssh-keygen -p -a {rounds} -f {path}"),

@@ -34,7 +34,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
                 Some(format!(
                     "chmod {:o} {}",
                     mode & files.key_mode,
-                    shell_quote(&key.path)
+                    shell_quote(&key.path, key.file.path_escaped)
                 )),
             );
         }
@@ -46,7 +46,10 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
                     "private key file is owned by uid {}, not by you (uid {uid})",
                     key.file.owner
                 ),
-                Some(format!("sudo chown {uid} {}", shell_quote(&key.path))),
+                Some(format!(
+                    "sudo chown {uid} {}",
+                    shell_quote(&key.path, key.file.path_escaped)
+                )),
             );
         }
     }
@@ -66,7 +69,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
                 Some(format!(
                     "chmod {:o} {}",
                     mode & files.ssh_dir_mode,
-                    shell_quote(&dir.path)
+                    shell_quote(&dir.path, dir.file.path_escaped)
                 )),
             );
         }
@@ -78,7 +81,10 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
                     "key directory is owned by uid {}, not by you (uid {uid})",
                     dir.file.owner
                 ),
-                Some(format!("sudo chown {uid} {}", shell_quote(&dir.path))),
+                Some(format!(
+                    "sudo chown {uid} {}",
+                    shell_quote(&dir.path, dir.file.path_escaped)
+                )),
             );
         }
     }
@@ -120,6 +126,7 @@ mod tests {
                 owner: 1000,
                 modified_unix: None,
                 modified: None,
+                path_escaped: false,
             },
         });
         let f = evaluate(&inv, &Policy::builtin().unwrap(), env());

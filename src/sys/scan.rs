@@ -5,7 +5,8 @@
 //! non-blocking and the opened descriptor is checked again (a file swapped for a FIFO
 //! between the two checks is caught); at most `max_file_size` bytes are read; directory
 //! loops through symlinks are detected by device and inode; permission denied, vanished
-//! files and non-UTF-8 names become per-file entries and the scan goes on.
+//! files become per-file entries and the scan goes on; a name that is not UTF-8 is shown
+//! with escapes (and marked `path_escaped`) and examined like any other.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::{File, Metadata};
@@ -75,7 +76,7 @@ pub fn scan(roots: &[PathBuf], options: ScanOptions) -> Result<Inventory, RootEr
         if meta.is_dir() {
             scanner.inventory.dirs.push(DirRecord {
                 path: display.clone(),
-                file: file_facts(&meta),
+                file: file_facts(&meta, root),
             });
             scanner.walk(root, &display, &meta, 0);
         } else {
@@ -141,12 +142,6 @@ impl Scanner {
         for name in names {
             let path = dir.join(&name);
             let shown = display_path(&path);
-            if std::str::from_utf8(name.as_bytes()).is_err() {
-                self.error(
-                    shown.clone(),
-                    "file name is not valid UTF-8 (shown with \\x escapes); it was still examined",
-                );
-            }
             let lmeta = match std::fs::symlink_metadata(&path) {
                 Ok(m) => m,
                 Err(e) => {
@@ -234,7 +229,7 @@ impl Scanner {
         }
         self.seen_files
             .insert((meta.dev(), meta.ino()), shown.clone());
-        let file = file_facts(&meta);
+        let file = file_facts(&meta, path);
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -355,7 +350,7 @@ fn read_bounded(path: &Path, max: u64) -> Result<(Zeroizing<Vec<u8>>, Metadata),
     Ok((bytes, meta))
 }
 
-fn file_facts(meta: &Metadata) -> FileFacts {
+fn file_facts(meta: &Metadata, path: &Path) -> FileFacts {
     let modified_unix = Some(meta.mtime());
     let modified = time::OffsetDateTime::from_unix_timestamp(meta.mtime())
         .ok()
@@ -368,6 +363,7 @@ fn file_facts(meta: &Metadata) -> FileFacts {
         owner: meta.uid(),
         modified_unix,
         modified,
+        path_escaped: std::str::from_utf8(path.as_os_str().as_bytes()).is_err(),
     }
 }
 
@@ -412,12 +408,18 @@ fn describe_io(e: &io::Error) -> String {
     }
 }
 
-/// A path as text; bytes that are not UTF-8 are shown as `\xNN`.
+/// A path as text. A UTF-8 path is shown as it is; in any other, bytes that are not UTF-8
+/// are shown as `\xNN` and backslashes as `\\`, so the text is unambiguous and a bash
+/// `$'...'` string of it names the real file.
 #[must_use]
 pub fn display_path(path: &Path) -> String {
+    let bytes = path.as_os_str().as_bytes();
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return text.to_owned();
+    }
     let mut out = String::new();
-    for chunk in path.as_os_str().as_bytes().utf8_chunks() {
-        out.push_str(chunk.valid());
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(&chunk.valid().replace('\\', "\\\\"));
         for b in chunk.invalid() {
             out.push_str(&format!("\\x{b:02x}"));
         }
