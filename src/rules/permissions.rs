@@ -2,7 +2,7 @@
 //! the person they belong to.
 
 use super::{shell_quote, Ctx, Rule, Subject};
-use crate::inventory::format_mode;
+use crate::inventory::{format_mode, FileFacts};
 use crate::key::Kind;
 
 pub(super) const EXPLAIN: &str = "\
@@ -14,79 +14,56 @@ ssh_dir_mode (0755: others must not write).";
 
 pub(super) fn check(ctx: &mut Ctx<'_>) {
     let files = &ctx.policy.files;
-    let uid = ctx.env.uid;
     for key in &ctx.inventory.keys {
-        if key.facts.kind != Kind::Private {
-            continue;
-        }
-        let subject = Subject::key(key);
-        let mode = key.file.mode & 0o7777;
-        let excess = mode & !files.key_mode;
-        if excess != 0 {
-            ctx.push(
-                Rule::FilePermissions,
-                subject,
-                format!(
-                    "private key file mode is {}; the policy allows at most {}",
-                    format_mode(mode),
-                    format_mode(files.key_mode)
-                ),
-                Some(format!(
-                    "chmod {:o} {}",
-                    mode & files.key_mode,
-                    shell_quote(&key.path, key.file.path_escaped)
-                )),
-            );
-        }
-        if key.file.owner != uid {
-            ctx.push(
-                Rule::FilePermissions,
-                subject,
-                format!(
-                    "private key file is owned by uid {}, not by you (uid {uid})",
-                    key.file.owner
-                ),
-                Some(format!(
-                    "sudo chown {uid} {}",
-                    shell_quote(&key.path, key.file.path_escaped)
-                )),
+        if key.facts.kind == Kind::Private {
+            check_file(
+                ctx,
+                Subject::key(key),
+                &key.file,
+                "private key file",
+                files.key_mode,
             );
         }
     }
     for dir in &ctx.inventory.dirs {
-        let mode = dir.file.mode & 0o7777;
-        let excess = mode & !files.ssh_dir_mode;
-        let subject = Subject::file(&dir.path);
-        if excess != 0 {
-            ctx.push(
-                Rule::FilePermissions,
-                subject,
-                format!(
-                    "key directory mode is {}; the policy allows at most {}",
-                    format_mode(mode),
-                    format_mode(files.ssh_dir_mode)
-                ),
-                Some(format!(
-                    "chmod {:o} {}",
-                    mode & files.ssh_dir_mode,
-                    shell_quote(&dir.path, dir.file.path_escaped)
-                )),
-            );
-        }
-        if dir.file.owner != uid {
-            ctx.push(
-                Rule::FilePermissions,
-                subject,
-                format!(
-                    "key directory is owned by uid {}, not by you (uid {uid})",
-                    dir.file.owner
-                ),
-                Some(format!(
-                    "sudo chown {uid} {}",
-                    shell_quote(&dir.path, dir.file.path_escaped)
-                )),
-            );
-        }
+        check_file(
+            ctx,
+            Subject::file(&dir.path),
+            &dir.file,
+            "key directory",
+            files.ssh_dir_mode,
+        );
+    }
+}
+
+/// Judges one file's mode against the most it may allow, and its owner against the
+/// person being checked.
+fn check_file(ctx: &mut Ctx<'_>, subject: Subject<'_>, file: &FileFacts, what: &str, limit: u32) {
+    let uid = ctx.env.uid;
+    let path = shell_quote(subject.path, file.path_escaped);
+    let mode = file.mode & 0o7777;
+    if mode & !limit != 0 {
+        ctx.push(
+            Rule::FilePermissions,
+            subject,
+            format!(
+                "{what} mode is {}; the policy allows at most {}",
+                format_mode(mode),
+                format_mode(limit)
+            ),
+            Some(format!("chmod {:o} {path}", mode & limit)),
+        );
+    }
+    if file.owner != uid {
+        ctx.push(
+            Rule::FilePermissions,
+            subject,
+            format!(
+                "{what} is owned by uid {}, not by you (uid {uid})",
+                file.owner
+            ),
+            Some(format!("sudo chown {uid} {path}")),
+        );
     }
 }
 
