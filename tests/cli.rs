@@ -320,3 +320,25 @@ fn closed_pipe_ends_quietly() {
     let out = child.wait_with_output().unwrap();
     assert!(text(&out.stderr).is_empty(), "{}", text(&out.stderr));
 }
+
+#[test]
+fn colour_only_when_forced_or_on_a_terminal_and_never_with_no_color() {
+    let home = Home::new();
+    home.keygen("id_ed25519", &["-t", "ed25519"], "");
+    let run = |vars: &[(&str, &str)]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_keycheck"));
+        cmd.env("HOME", home.dir.path())
+            .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR_FORCE");
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        text(&cmd.output().unwrap().stdout)
+    };
+    // A pipe is not a terminal: no colour.
+    assert!(!run(&[]).contains('\u{1b}'));
+    // CLICOLOR_FORCE stands in for a terminal here: colour.
+    assert!(run(&[("CLICOLOR_FORCE", "1")]).contains("\u{1b}["));
+    // NO_COLOR wins over everything.
+    assert!(!run(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]).contains('\u{1b}'));
+}
