@@ -229,11 +229,15 @@ fn missing_path_is_a_runtime_error() {
 fn no_dot_ssh_is_not_an_error() {
     let home = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_keycheck"))
+        .args(["--format", "json"])
         .env("HOME", home.path())
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert!(text(&out.stderr).contains("does not exist: no SSH keys to check"));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["schema"], "keycheck.check/v1");
+    assert_eq!(doc["summary"]["keys"], 0);
 }
 
 #[test]

@@ -21,14 +21,17 @@ pub(super) fn run(args: &CheckArgs) -> Result<ExitCode> {
             .clone()
             .context("cannot find your home directory; give the paths to check")?;
         let dot_ssh = home.join(".ssh");
-        if !dot_ssh.exists() {
+        if dot_ssh.exists() {
+            vec![dot_ssh]
+        } else {
+            // Nothing to check is not an error; the report (empty) is still written, so
+            // a script reading the JSON gets a document.
             eprintln!(
                 "keycheck: {} does not exist: no SSH keys to check",
                 dot_ssh.display()
             );
-            return Ok(ExitCode::SUCCESS);
+            Vec::new()
         }
-        vec![dot_ssh]
     } else {
         args.paths.clone()
     };
