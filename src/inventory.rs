@@ -15,9 +15,6 @@ pub struct FileFacts {
     pub mode: u32,
     /// Owner uid.
     pub owner: u32,
-    /// Last modification, seconds since the Unix epoch (negative before it).
-    #[serde(skip)]
-    pub modified_unix: Option<i64>,
     /// Last modification as RFC 3339 UTC text.
     pub modified: Option<String>,
     /// True when the path is not UTF-8 and is shown with `\xNN` (and `\\`) escapes.

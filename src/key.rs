@@ -313,13 +313,11 @@ pub fn inspect(bytes: &[u8]) -> Inspection {
         return Inspection::NotKey("binary data, not a key".to_owned());
     };
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    if text.trim_start().starts_with("PuTTY-User-Key-File-") {
-        let format = if text.trim_start().starts_with("PuTTY-User-Key-File-2:") {
-            Some(Format::PuttyV2)
-        } else if text.trim_start().starts_with("PuTTY-User-Key-File-3:") {
-            Some(Format::PuttyV3)
-        } else {
-            None
+    if let Some(version) = text.trim_start().strip_prefix("PuTTY-User-Key-File-") {
+        let format = match version.get(..2) {
+            Some("2:") => Some(Format::PuttyV2),
+            Some("3:") => Some(Format::PuttyV3),
+            _ => None,
         };
         return wrap(format, ppk::inspect(text));
     }

@@ -325,7 +325,6 @@ pub(crate) mod testkit {
             file: FileFacts {
                 mode: 0o600,
                 owner: 1000,
-                modified_unix: None,
                 modified: None,
                 path_escaped: false,
             },

@@ -71,6 +71,20 @@ impl Armor {
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
+
+    /// A copy with `body` in place of this armour's body and no quirks, as a writer would
+    /// wrap it (for tests that feed hand-made bodies to the format parsers).
+    #[cfg(test)]
+    pub(crate) fn with_body(&self, body: &[u8]) -> Armor {
+        Armor {
+            label: self.label.clone(),
+            style: self.style,
+            headers: self.headers.clone(),
+            body: Zeroizing::new(body.to_vec()),
+            quirks: Vec::new(),
+            longest_line: 64,
+        }
+    }
 }
 
 /// Parses a BEGIN line, returning the label and style.

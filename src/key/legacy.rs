@@ -241,7 +241,6 @@ mod tests {
     use super::*;
     use crate::key::armor::{self, decode_base64};
     use crate::key::blob::Writer;
-    use zeroize::Zeroizing;
 
     /// `puttygen -t rsa -b 1024`, then `-O private-sshcom` with an empty passphrase.
     const SSHCOM_RSA: &str = "\
@@ -357,18 +356,6 @@ ZVVPcF8gDdQyy2hLtEY60oeP8RI=
     /// Decodes the armour of an ssh.com test constant.
     fn armor_of(text: &str) -> Armor {
         armor::find(text).expect("armour").expect("armour parses")
-    }
-
-    /// `armor` with its body replaced.
-    fn with_body(armor: &Armor, body: &[u8]) -> Armor {
-        Armor {
-            label: armor.label.clone(),
-            style: armor.style,
-            headers: armor.headers.clone(),
-            body: Zeroizing::new(body.to_vec()),
-            quirks: Vec::new(),
-            longest_line: 64,
-        }
     }
 
     #[test]
@@ -532,7 +519,7 @@ ZVVPcF8gDdQyy2hLtEY60oeP8RI=
         for text in [SSHCOM_RSA, SSHCOM_RSA_3DES, SSHCOM_DSA, SSHCOM_DSA_3DES] {
             let armor = armor_of(text);
             for n in 0..armor.body.len() {
-                let cut = with_body(&armor, armor.body.get(..n).expect("prefix"));
+                let cut = armor.with_body(armor.body.get(..n).expect("prefix"));
                 assert!(inspect_sshcom(&cut).is_err(), "prefix of {n}");
             }
         }
@@ -567,13 +554,10 @@ ZVVPcF8gDdQyy2hLtEY60oeP8RI=
             vec![0x3f, 0x6f, 0xf9, 0xec, 0, 0, 0, 8],
             vec![0xff; 64],
         ] {
-            assert!(inspect_sshcom(&with_body(&armor, &bad)).is_err());
+            assert!(inspect_sshcom(&armor.with_body(&bad)).is_err());
         }
-        let error = inspect_sshcom(&with_body(
-            &armor,
-            &body(b"ec-modp{sign{ecdsa}}", b"none", b"x"),
-        ))
-        .expect_err("type");
+        let error = inspect_sshcom(&armor.with_body(&body(b"ec-modp{sign{ecdsa}}", b"none", b"x")))
+            .expect_err("type");
         assert_eq!(
             error.to_string(),
             "ssh.com key type: \"ec-modp{sign{ecdsa}}\" is not an RSA or DSA key"

@@ -419,7 +419,7 @@ mod tests {
     use zeroize::Zeroizing;
 
     use super::*;
-    use crate::key::armor::{self, Style};
+    use crate::key::armor;
     use crate::key::blob::Writer;
 
     /// `ssh-keygen -t ed25519 -N '' -C alice@example.com`.
@@ -657,14 +657,9 @@ GSk5SVlpeYmZqbnJ2en6ChoqMAAAASZnV0dXJlQGV4YW1wbGUuY29tAQIDBAUGBw==
     }
 
     fn from_body(body: &[u8]) -> Result<KeyFacts, ParseError> {
-        inspect(&Armor {
-            label: "OPENSSH PRIVATE KEY".to_owned(),
-            style: Style::Pem,
-            headers: Vec::new(),
-            body: Zeroizing::new(body.to_vec()),
-            quirks: Vec::new(),
-            longest_line: 70,
-        })
+        let empty =
+            armor::find("-----BEGIN OPENSSH PRIVATE KEY-----\n-----END OPENSSH PRIVATE KEY-----\n");
+        inspect(&empty.unwrap().unwrap().with_body(body))
     }
 
     /// Inspects `pem`, checks it against `expected`, and checks the same facts against

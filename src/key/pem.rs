@@ -659,7 +659,6 @@ mod tests {
 
     use super::*;
     use crate::key::armor;
-    use zeroize::Zeroizing;
 
     /// `ssh-keygen -t rsa -b 1024 -m PEM -N ''`.
     const PKCS1_RSA1024: &str = "\
@@ -1092,18 +1091,6 @@ MFcwGwYJKoZIhvcNAQULMA4ECAHRVWQw5lMeAgIIAAQ4GGXQ1Y0OKVw0wdLGm+Bn
         inspect(format, &armor_of(text)).expect("inspects")
     }
 
-    /// `armor` with its body replaced.
-    fn with_body(armor: &Armor, body: &[u8]) -> Armor {
-        Armor {
-            label: armor.label.clone(),
-            style: armor.style,
-            headers: armor.headers.clone(),
-            body: Zeroizing::new(body.to_vec()),
-            quirks: Vec::new(),
-            longest_line: 64,
-        }
-    }
-
     /// Asserts the public facts `ssh-keygen -l -E sha256` printed for the key's `.pub`.
     fn assert_public(facts: &KeyFacts, algorithm: &str, bits: u32, fingerprint: &str) {
         assert_eq!(facts.kind, Kind::Private);
@@ -1117,7 +1104,7 @@ MFcwGwYJKoZIhvcNAQULMA4ECAHRVWQw5lMeAgIIAAQ4GGXQ1Y0OKVw0wdLGm+Bn
     fn assert_prefixes_fail(format: Format, text: &str) {
         let armor = armor_of(text);
         for n in 0..armor.body.len() {
-            let cut = with_body(&armor, armor.body.get(..n).expect("prefix"));
+            let cut = armor.with_body(armor.body.get(..n).expect("prefix"));
             assert!(
                 inspect(format, &cut).is_err(),
                 "{format:?} prefix of {n} bytes"
@@ -1134,7 +1121,7 @@ MFcwGwYJKoZIhvcNAQULMA4ECAHRVWQw5lMeAgIIAAQ4GGXQ1Y0OKVw0wdLGm+Bn
             .position(|w| w == from)
             .expect("pattern in body");
         body.splice(at..at + from.len(), to.iter().copied());
-        with_body(&armor, &body)
+        armor.with_body(&body)
     }
 
     #[test]
@@ -1468,7 +1455,7 @@ MFcwGwYJKoZIhvcNAQULMA4ECAHRVWQw5lMeAgIIAAQ4GGXQ1Y0OKVw0wdLGm+Bn
             let error = inspect(Format::Pkcs1Pem, &armor_of(&text)).expect_err("broken header");
             assert!(matches!(error, ParseError::Invalid { .. }), "{error}");
         }
-        let empty = with_body(&armor_of(PKCS1_RSA_AES128), &[]);
+        let empty = armor_of(PKCS1_RSA_AES128).with_body(&[]);
         assert!(inspect(Format::Pkcs1Pem, &empty).is_err());
     }
 
@@ -1507,7 +1494,7 @@ MFcwGwYJKoZIhvcNAQULMA4ECAHRVWQw5lMeAgIIAAQ4GGXQ1Y0OKVw0wdLGm+Bn
                 Format::Pkcs8Pem,
                 Format::Pkcs8EncryptedPem,
             ] {
-                let error = inspect(format, &with_body(&rsa, body)).expect_err("garbage");
+                let error = inspect(format, &rsa.with_body(body)).expect_err("garbage");
                 assert!(
                     matches!(error, ParseError::Asn1 { .. }),
                     "{format:?}: {error}"

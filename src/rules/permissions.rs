@@ -101,7 +101,6 @@ mod tests {
             file: FileFacts {
                 mode: 0o777,
                 owner: 1000,
-                modified_unix: None,
                 modified: None,
                 path_escaped: false,
             },

@@ -351,7 +351,6 @@ fn read_bounded(path: &Path, max: u64) -> Result<(Zeroizing<Vec<u8>>, Metadata),
 }
 
 fn file_facts(meta: &Metadata, path: &Path) -> FileFacts {
-    let modified_unix = Some(meta.mtime());
     let modified = time::OffsetDateTime::from_unix_timestamp(meta.mtime())
         .ok()
         .and_then(|t| {
@@ -361,7 +360,6 @@ fn file_facts(meta: &Metadata, path: &Path) -> FileFacts {
     FileFacts {
         mode: meta.mode() & 0o7777,
         owner: meta.uid(),
-        modified_unix,
         modified,
         path_escaped: std::str::from_utf8(path.as_os_str().as_bytes()).is_err(),
     }
