@@ -4,6 +4,7 @@
 
 mod check;
 mod explain;
+mod policy;
 
 use std::io::{self, Write as _};
 use std::path::PathBuf;
@@ -30,10 +31,40 @@ pub struct Cli {
 enum Command {
     /// Inspect ~/.ssh (or the given paths) and judge every key against the policy.
     Check(CheckArgs),
-    /// Explain a rule: what it checks and why. Without RULE, list every rule.
+    /// Explain a rule: what it checks, why, and how to fix it. Without RULE, list every rule.
     Explain {
         /// A rule id such as `passphrase-missing`.
         rule: Option<String>,
+    },
+    /// Show, validate or create policy files.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum PolicyCommand {
+    /// Print the merged policy, with the file and line each value came from.
+    Show {
+        /// A policy file laid over the others (as `check --policy`).
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
+    },
+    /// Validate policy files: every mistake with file:line:column (exit 1 if any).
+    Check {
+        /// The files to validate.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Validate as a user's file: also report settings that would loosen the policy.
+        #[arg(long)]
+        as_user: bool,
+    },
+    /// Write the commented policy template (default: your user policy file; `-` for stdout).
+    Init {
+        /// Where to write it.
+        path: Option<PathBuf>,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -62,7 +93,7 @@ struct CheckArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
     format: OutputFormat,
-    /// A policy file laid over the built-in policy.
+    /// A policy file laid over the built-in, organisation and user policies (it may only tighten them).
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
     /// Lowest severity that makes the exit status 1.
@@ -94,6 +125,7 @@ pub fn run() -> ExitCode {
         None => check::run(&cli.check),
         Some(Command::Check(args)) => check::run(&args),
         Some(Command::Explain { rule }) => explain::run(rule.as_deref()),
+        Some(Command::Policy(command)) => policy::run(&command),
     };
     match result {
         Ok(code) => code,
@@ -101,7 +133,13 @@ pub fn run() -> ExitCode {
             if is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
-            let _ = writeln!(io::stderr(), "keycheck: {err:#}");
+            if let Some(invalid) = err.downcast_ref::<keycheck::policy::Error>() {
+                for d in invalid.diagnostics() {
+                    let _ = writeln!(io::stderr(), "keycheck: {d}");
+                }
+            } else {
+                let _ = writeln!(io::stderr(), "keycheck: {err:#}");
+            }
             ExitCode::from(2)
         }
     }

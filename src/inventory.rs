@@ -3,6 +3,8 @@
 //!
 //! The filesystem edge (`sys::scan`) fills it in; rules and reports read it.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use crate::key::KeyFacts;
@@ -98,6 +100,87 @@ pub struct Inventory {
     pub skipped: Vec<Skipped>,
     /// Files that could not be examined.
     pub errors: Vec<FileError>,
+    /// `~/.ssh` as shown in paths, when known: keys elsewhere are strays.
+    pub ssh_dir: Option<String>,
+    /// How each key found outside the plain scan was found, by path.
+    pub found: BTreeMap<String, Found>,
+    /// What the opt-in common-passphrase audit learnt, by key path.
+    pub passphrase_audit: BTreeMap<String, Audit>,
+}
+
+impl Inventory {
+    /// Adds what `other` found (by `how`) to this inventory. A key both hold (the same
+    /// path) is kept once; lists stay sorted by path.
+    pub fn absorb(&mut self, other: Inventory, how: Found) {
+        let known: std::collections::BTreeSet<String> =
+            self.keys.iter().map(|k| k.path.clone()).collect();
+        for key in other.keys {
+            if !known.contains(&key.path) {
+                if how != Found::Scan {
+                    self.found.insert(key.path.clone(), how);
+                }
+                self.keys.push(key);
+            }
+        }
+        let seen = |list: &[String], p: &str| list.iter().any(|x| x == p);
+        let malformed: Vec<String> = self.malformed.iter().map(|m| m.path.clone()).collect();
+        self.malformed.extend(
+            other
+                .malformed
+                .into_iter()
+                .filter(|m| !seen(&malformed, &m.path)),
+        );
+        let errors: Vec<String> = self.errors.iter().map(|e| e.path.clone()).collect();
+        self.errors
+            .extend(other.errors.into_iter().filter(|e| !seen(&errors, &e.path)));
+        self.skipped.extend(other.skipped);
+        self.dirs.extend(other.dirs);
+        self.keys.sort_by(|a, b| a.path.cmp(&b.path));
+        self.malformed.sort_by(|a, b| a.path.cmp(&b.path));
+        self.errors.sort_by(|a, b| a.path.cmp(&b.path));
+        self.skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    }
+}
+
+/// How a key outside the plain scan of the given roots was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Found {
+    /// In a root given to the scan (`~/.ssh` by default).
+    Scan,
+    /// By the home-tree search (`--search-home`, `[files] search`).
+    Search,
+    /// Named by an `IdentityFile` in the ssh config.
+    IdentityFile,
+}
+
+/// The outcome of the common-passphrase audit for one key. It never says which
+/// passphrase opened the key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "result")]
+pub enum Audit {
+    /// One of the common passphrases (or the empty one) opens the key.
+    Weak {
+        /// How many passphrases were tried.
+        tried: usize,
+    },
+    /// None of the list opens the key.
+    NotFound {
+        /// How many passphrases were tried.
+        tried: usize,
+    },
+    /// The time budget ran out first.
+    OutOfTime {
+        /// How many were tried.
+        tried: usize,
+        /// How many there are.
+        of: usize,
+    },
+    /// keycheck cannot try passphrases on this format.
+    Unsupported {
+        /// Why.
+        reason: String,
+    },
 }
 
 /// What a file that OpenSSH keeps in `~/.ssh` is, by its name; `None` for other names.

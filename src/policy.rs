@@ -1,50 +1,163 @@
 //! PURE: the policy keycheck enforces, from TOML text to a validated [`Policy`].
 //!
-//! The built-in default is `policy.toml` at the repository root, embedded in the binary.
-//! A policy file given by the user is laid over it: every setting the file names replaces
-//! the built-in value, every setting it leaves out keeps it. No I/O here: callers pass
-//! text and a name to use in messages.
+//! Two stages, as in cargo-deny: [`raw`] reads each file with every value's position;
+//! [`layer`] checks each value on its own and tags it with `file:line:column`; [`merge`]
+//! lays the layers over each other — the built-in policy, the organisation's file, the
+//! user's file, `--policy FILE` — where every layer after the organisation's may only
+//! tighten. No I/O here: callers pass each layer's kind, name and text.
+
+mod layer;
+mod merge;
+mod raw;
+mod show;
+pub mod strictness;
 
 use std::collections::BTreeMap;
-
-use serde::Deserialize;
+use std::time::Duration;
 
 use crate::finding::Severity;
 use crate::rules::Rule;
 
-/// The built-in policy text (`policy.toml`).
+/// The built-in policy text (`policy.toml`), also the template `keycheck policy init` writes.
 pub const BUILTIN: &str = include_str!("../policy.toml");
 
 /// The one policy version this keycheck reads.
 pub const VERSION: u32 = 1;
 
+/// One problem with a policy file: where, which setting, and what is accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{at}: {key}: {message}")]
+pub struct Diagnostic {
+    /// `file:line:column`.
+    pub at: String,
+    /// The setting, e.g. `keys.rsa_min_bits` (`toml` for a syntax error).
+    pub key: String,
+    /// What is wrong and what is accepted.
+    pub message: String,
+}
+
 /// A policy could not be read or is not valid.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The text is not valid TOML, or a value has the wrong type or an unknown name.
-    #[error("{source_name}: {message}")]
-    Syntax {
-        /// The policy's name in messages (its path, or `built-in policy`).
-        source_name: String,
-        /// The TOML parser's message, with line and column.
-        message: String,
-    },
-    /// A value is well-formed but not acceptable.
-    #[error("{source_name}: {key}: {message}")]
-    Invalid {
-        /// The policy's name in messages.
-        source_name: String,
-        /// The setting, e.g. `keys.rsa_min_bits`.
-        key: String,
-        /// What is wrong and what is accepted.
-        message: String,
-    },
+    /// One or more files have mistakes; every one found is listed.
+    #[error("{}{}", .0.first().map(ToString::to_string).unwrap_or_default(), more(.0.len()))]
+    Invalid(Vec<Diagnostic>),
+}
+
+fn more(n: usize) -> String {
+    match n {
+        0 | 1 => String::new(),
+        2 => " (and 1 more problem)".to_owned(),
+        n => format!(" (and {} more problems)", n - 1),
+    }
+}
+
+impl Error {
+    /// Every problem found.
+    #[must_use]
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        match self {
+            Error::Invalid(d) => d,
+        }
+    }
+}
+
+/// Which layer a policy text is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LayerKind {
+    /// `policy.toml` built into keycheck.
+    Builtin,
+    /// The organisation's file (`/etc/keycheck/policy.toml` on Linux).
+    Organisation,
+    /// The user's own file (in the platform config dir).
+    User,
+    /// A file given with `--policy FILE`.
+    CommandLine,
+}
+
+impl LayerKind {
+    /// Returns true if and only if this layer may loosen what came before it.
+    #[must_use]
+    pub fn sets_freely(self) -> bool {
+        matches!(self, LayerKind::Builtin | LayerKind::Organisation)
+    }
+
+    /// How the layer is named in `policy show`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LayerKind::Builtin => "built-in",
+            LayerKind::Organisation => "organisation",
+            LayerKind::User => "user",
+            LayerKind::CommandLine => "--policy",
+        }
+    }
+}
+
+/// One layer's text and what it is.
+#[derive(Debug, Clone, Copy)]
+pub struct Source<'a> {
+    /// What layer it is.
+    pub kind: LayerKind,
+    /// Its name in messages (a path, or `built-in policy`).
+    pub name: &'a str,
+    /// The TOML text.
+    pub text: &'a str,
+}
+
+/// A setting a later layer tried to loosen; it was ignored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Loosening {
+    /// `file:line:column` of the refused value.
+    pub at: String,
+    /// The setting.
+    pub key: String,
+    /// What was refused and what stays in force.
+    pub message: String,
+}
+
+/// The kind of device, which decides the cache window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Profile {
+    /// A laptop (the default).
+    Laptop,
+    /// A desktop.
+    Desktop,
+    /// A mobile device.
+    Mobile,
+    /// A server: user private keys do not belong here at all.
+    Server,
+}
+
+impl Profile {
+    /// The profile with this name.
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Profile> {
+        Some(match name {
+            "laptop" => Profile::Laptop,
+            "desktop" => Profile::Desktop,
+            "mobile" => Profile::Mobile,
+            "server" => Profile::Server,
+            _ => return None,
+        })
+    }
+
+    /// Its name in the policy.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Laptop => "laptop",
+            Profile::Desktop => "desktop",
+            Profile::Mobile => "mobile",
+            Profile::Server => "server",
+        }
+    }
 }
 
 /// A severity as a policy may set it: a [`Severity`], or `off` to waive a rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+/// Ordered from loosest (`off`) to strictest (`fail`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
     /// Waive the rule.
     Off,
@@ -65,6 +178,39 @@ impl Level {
             Level::Info => Some(Severity::Info),
             Level::Warn => Some(Severity::Warn),
             Level::Fail => Some(Severity::Fail),
+        }
+    }
+
+    /// The level of a severity.
+    #[must_use]
+    pub fn from_severity(severity: Severity) -> Level {
+        match severity {
+            Severity::Info => Level::Info,
+            Severity::Warn => Level::Warn,
+            Severity::Fail => Level::Fail,
+        }
+    }
+
+    /// The level with this name.
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Level> {
+        Some(match name {
+            "off" => Level::Off,
+            "info" => Level::Info,
+            "warn" => Level::Warn,
+            "fail" => Level::Fail,
+            _ => return None,
+        })
+    }
+
+    /// Its name in the policy.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Off => "off",
+            Level::Info => "info",
+            Level::Warn => "warn",
+            Level::Fail => "fail",
         }
     }
 }
@@ -90,6 +236,10 @@ pub struct KeysPolicy {
     pub pbkdf2_min_iterations: u32,
     /// Minimum Argon2 memory (KiB) of PuTTY v3 keys.
     pub argon2_min_memory_kib: u32,
+    /// Keys whose file is older than this are reported (`None`: no limit).
+    pub max_age: Option<Duration>,
+    /// Certificates ending within this are reported as expiring.
+    pub certificate_expiry_warning: Duration,
 }
 
 /// `[files]`: where and how key files are kept.
@@ -101,76 +251,126 @@ pub struct FilesPolicy {
     pub ssh_dir_mode: u32,
     /// How many copies of one private key may exist.
     pub max_copies: u32,
+    /// Extra places always searched for stray keys (absolute or `~/...`).
+    pub search: Vec<String>,
+    /// Globs the home search skips.
+    pub exclude: Vec<String>,
 }
 
-/// A validated policy: every setting present and acceptable.
+/// `[cache]`: how long a decrypted key may stay in an agent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CachePolicy {
+    /// Window on laptops.
+    pub laptop: Duration,
+    /// Window on desktops.
+    pub desktop: Duration,
+    /// Window on mobile devices.
+    pub mobile: Duration,
+    /// Window on servers.
+    pub server: Duration,
+    /// Remove every key when the login session ends.
+    pub clear_at_logout: bool,
+    /// Remove every key when the screen locks.
+    pub clear_at_lock: bool,
+}
+
+impl CachePolicy {
+    /// The window for `profile`.
+    #[must_use]
+    pub fn window(&self, profile: Profile) -> Duration {
+        match profile {
+            Profile::Laptop => self.laptop,
+            Profile::Desktop => self.desktop,
+            Profile::Mobile => self.mobile,
+            Profile::Server => self.server,
+        }
+    }
+}
+
+/// `[notify]`: desktop notifications of the background agent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifyPolicy {
+    /// Findings below this are not notified.
+    pub min_severity: Severity,
+    /// Unresolved findings are notified again after this long.
+    pub repeat_after: Duration,
+    /// Where to report an incident (empty: none).
+    pub incident_url: String,
+}
+
+/// `[report]`: where reports and the SQLite state go (empty: the state dir).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportPolicy {
+    /// Directory for report files.
+    pub dir: String,
+    /// Path of the SQLite file.
+    pub database: String,
+}
+
+/// One `[[exceptions.waive]]` entry: rules waived for a path or a key, for a reason,
+/// until a date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exception {
+    /// A glob over finding paths (`~/` is the home directory).
+    pub path: Option<String>,
+    /// A key fingerprint (`SHA256:...`).
+    pub fingerprint: Option<String>,
+    /// The rules waived.
+    pub rules: Vec<Rule>,
+    /// Why.
+    pub reason: String,
+    /// The last day it waives anything.
+    pub expires: time::Date,
+    /// `file:line:column` of the entry.
+    pub at: String,
+}
+
+impl Exception {
+    /// The waived rule ids, comma-separated.
+    #[must_use]
+    pub fn rule_list(&self) -> String {
+        let ids: Vec<&str> = self.rules.iter().map(|r| r.id()).collect();
+        ids.join(", ")
+    }
+}
+
+/// `[exceptions]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExceptionsPolicy {
+    /// Whether layers after the organisation's may add exceptions.
+    pub users_may_add: bool,
+    /// The exceptions in force.
+    pub waive: Vec<Exception>,
+}
+
+/// A validated, merged policy: every setting present and acceptable, with where each
+/// value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
     /// Schema version; always [`VERSION`].
     pub version: u32,
+    /// The device profile.
+    pub profile: Profile,
     /// `[keys]`.
     pub keys: KeysPolicy,
     /// `[files]`.
     pub files: FilesPolicy,
-    /// `[rules]`: severity overrides by rule id.
-    pub rules: BTreeMap<String, Level>,
-}
-
-/// A value as written in one layer, with where it was written.
-type At<T> = toml::Spanned<T>;
-
-/// One policy file as written: every setting optional, each with its position, unknown
-/// names refused. Types are checked here (so type errors carry line and column); meaning
-/// is checked by [`Policy::from_layers`].
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawPolicy {
-    version: Option<At<u32>>,
-    #[serde(default)]
-    keys: RawKeys,
-    #[serde(default)]
-    files: RawFiles,
-    #[serde(default)]
-    rules: BTreeMap<At<String>, Level>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawKeys {
-    allowed_algorithms: Option<Vec<String>>,
-    rsa_min_bits: Option<At<u32>>,
-    rsa_recommended_bits: Option<u32>,
-    rsa_recommended_becomes_minimum: Option<At<toml::value::Datetime>>,
-    passphrase_required: Option<bool>,
-    hardware_keys_exempt: Option<bool>,
-    bcrypt_min_rounds: Option<u32>,
-    pbkdf2_min_iterations: Option<u32>,
-    argon2_min_memory_kib: Option<u32>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawFiles {
-    key_mode: Option<At<String>>,
-    ssh_dir_mode: Option<At<String>>,
-    max_copies: Option<At<u32>>,
-}
-
-/// A raw layer and the name and text it came from (for positions in messages).
-struct Layer<'a> {
-    name: &'a str,
-    text: &'a str,
-    raw: RawPolicy,
-}
-
-impl Layer<'_> {
-    /// `name:line:column` of a byte offset in this layer's text.
-    fn at(&self, offset: usize) -> String {
-        let before = self.text.get(..offset).unwrap_or(self.text);
-        let line = before.matches('\n').count() + 1;
-        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        format!("{}:{line}:{column}", self.name)
-    }
+    /// `[cache]`.
+    pub cache: CachePolicy,
+    /// `[notify]`.
+    pub notify: NotifyPolicy,
+    /// `[report]`.
+    pub report: ReportPolicy,
+    /// `[exceptions]`.
+    pub exceptions: ExceptionsPolicy,
+    /// `[rules]`: severity overrides.
+    pub rules: BTreeMap<Rule, Level>,
+    /// For each setting (`keys.rsa_min_bits`), the `file:line:column` its value came from.
+    pub origins: BTreeMap<String, String>,
+    /// Settings later layers tried to loosen, which were ignored.
+    pub ignored: Vec<Loosening>,
+    /// The layers read, in order.
+    pub layers: Vec<(LayerKind, String)>,
 }
 
 impl Policy {
@@ -179,190 +379,240 @@ impl Policy {
     /// # Errors
     /// Only if the embedded `policy.toml` is broken, which a test rules out.
     pub fn builtin() -> Result<Policy, Error> {
-        Policy::from_layers(&[("built-in policy", BUILTIN)])
+        Policy::from_sources(&[Source {
+            kind: LayerKind::Builtin,
+            name: "built-in policy",
+            text: BUILTIN,
+        }])
     }
 
-    /// The built-in policy with `text` (named `name` in messages) laid over it.
+    /// The built-in policy with `text` laid over it as the organisation's file (which
+    /// may set anything).
     ///
     /// # Errors
     /// [`Error`] naming `name`, the line and column, the setting and what is accepted.
     pub fn with_override(name: &str, text: &str) -> Result<Policy, Error> {
-        Policy::from_layers(&[("built-in policy", BUILTIN), (name, text)])
+        Policy::from_sources(&[
+            Source {
+                kind: LayerKind::Builtin,
+                name: "built-in policy",
+                text: BUILTIN,
+            },
+            Source {
+                kind: LayerKind::Organisation,
+                name,
+                text,
+            },
+        ])
     }
 
-    /// Parses each `(name, text)` layer, lays each over the ones before it (a setting a
-    /// layer names replaces the earlier value), and validates the result.
-    fn from_layers(texts: &[(&str, &str)]) -> Result<Policy, Error> {
-        let mut layers = Vec::with_capacity(texts.len());
-        for (name, text) in texts {
-            let raw: RawPolicy = toml::from_str(text).map_err(|e| Error::Syntax {
-                source_name: match e.span() {
-                    Some(span) => Layer {
-                        name,
-                        text,
-                        raw: RawPolicy::default(),
-                    }
-                    .at(span.start),
-                    None => (*name).to_owned(),
-                },
-                message: one_line(e.message()),
-            })?;
-            layers.push(Layer { name, text, raw });
-        }
-        // The last layer that sets a value decides it, and is the one named when the
-        // value is refused.
-        macro_rules! last {
-            ($($field:ident).+) => {
-                layers.iter().rev().find_map(|l| l.raw.$($field).+.as_ref().map(|v| (l, v)))
+    /// Parses and validates each layer, then lays them over each other in order. The
+    /// first must be the built-in policy, which sets every value.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] listing every mistake in every layer, each with
+    /// `file:line:column`.
+    pub fn from_sources(sources: &[Source<'_>]) -> Result<Policy, Error> {
+        let mut merger = merge::Merger::default();
+        let mut diagnostics = Vec::new();
+        let mut layers = Vec::new();
+        for source in sources {
+            let loc = layer::Locator {
+                name: source.name,
+                text: source.text,
             };
-        }
-        let missing = |key: &str| Error::Invalid {
-            source_name: "built-in policy".to_owned(),
-            key: key.to_owned(),
-            message: "missing".to_owned(),
-        };
-        let invalid = |layer: &Layer<'_>,
-                       span: std::ops::Range<usize>,
-                       key: &str,
-                       message: String| Error::Invalid {
-            source_name: layer.at(span.start),
-            key: key.to_owned(),
-            message,
-        };
-
-        let (layer, version) = last!(version).ok_or_else(|| missing("version"))?;
-        if *version.get_ref() != VERSION {
-            return Err(invalid(
-                layer,
-                version.span(),
-                "version",
-                format!(
-                    "version {} is not supported; this keycheck reads version {VERSION}",
-                    version.get_ref()
-                ),
-            ));
-        }
-        let (min_layer, min) =
-            last!(keys.rsa_min_bits).ok_or_else(|| missing("keys.rsa_min_bits"))?;
-        let recommended = *last!(keys.rsa_recommended_bits)
-            .ok_or_else(|| missing("keys.rsa_recommended_bits"))?
-            .1;
-        if *min.get_ref() > recommended {
-            return Err(invalid(
-                min_layer,
-                min.span(),
-                "keys.rsa_min_bits",
-                format!(
-                    "{} is above keys.rsa_recommended_bits ({recommended}); the minimum cannot exceed the recommendation",
-                    min.get_ref()
-                ),
-            ));
-        }
-        let becomes_minimum = match last!(keys.rsa_recommended_becomes_minimum) {
-            None => None,
-            Some((layer, date)) => Some(parse_date(date.get_ref()).ok_or_else(|| {
-                invalid(
-                    layer,
-                    date.span(),
-                    "keys.rsa_recommended_becomes_minimum",
-                    format!(
-                        "{} is not a plain date; write it like 2027-07-01",
-                        date.get_ref()
-                    ),
-                )
-            })?),
-        };
-        let mode = |key: &str, found: Option<(&Layer<'_>, &At<String>)>| -> Result<u32, Error> {
-            let (layer, text) = found.ok_or_else(|| missing(key))?;
-            parse_mode(text.get_ref()).ok_or_else(|| {
-                invalid(
-                    layer,
-                    text.span(),
-                    key,
-                    format!(
-                        "\"{}\" is not a file mode; write it in octal like \"0600\"",
-                        text.get_ref()
-                    ),
-                )
-            })
-        };
-        let (copies_layer, copies) =
-            last!(files.max_copies).ok_or_else(|| missing("files.max_copies"))?;
-        if *copies.get_ref() == 0 {
-            return Err(invalid(
-                copies_layer,
-                copies.span(),
-                "files.max_copies",
-                "0 would forbid every key; use 1 or more".to_owned(),
-            ));
-        }
-        let mut rules = BTreeMap::new();
-        for layer in &layers {
-            for (id, level) in &layer.raw.rules {
-                if Rule::from_id(id.get_ref()).is_none() {
-                    return Err(invalid(
-                        layer,
-                        id.span(),
-                        &format!("rules.{}", id.get_ref()),
-                        format!(
-                            "unknown rule id \"{}\"; `keycheck explain` lists the rules",
-                            id.get_ref()
-                        ),
-                    ));
+            let raw = match raw::parse(source.text) {
+                Ok(raw) => raw,
+                Err(e) => {
+                    diagnostics.push(Diagnostic {
+                        at: e
+                            .span()
+                            .map_or_else(|| source.name.to_owned(), |s| loc.at(s.start)),
+                        key: "toml".to_owned(),
+                        message: one_line(e.message()),
+                    });
+                    continue;
                 }
-                rules.insert(id.get_ref().clone(), *level);
+            };
+            let (partial, problems) = layer::validate(raw, loc);
+            diagnostics.extend(problems);
+            merger.apply(partial, source.kind);
+            layers.push((source.kind, source.name.to_owned()));
+        }
+        // Across layers too, the minimum cannot pass the recommendation.
+        if let (Some(min), Some(rec)) = (&merger.acc.rsa_min_bits, &merger.acc.rsa_recommended_bits)
+        {
+            if min.value > rec.value && diagnostics.is_empty() {
+                diagnostics.push(Diagnostic {
+                    at: min.at.clone(),
+                    key: "keys.rsa_min_bits".to_owned(),
+                    message: format!(
+                        "{} is above keys.rsa_recommended_bits ({}, from {}); the minimum cannot exceed the recommendation, raise both",
+                        min.value, rec.value, rec.at
+                    ),
+                });
             }
         }
-        let flag = |found: Option<(&Layer<'_>, &bool)>, key: &str| {
-            found.map(|(_, v)| *v).ok_or_else(|| missing(key))
-        };
-        let number = |found: Option<(&Layer<'_>, &u32)>, key: &str| {
-            found.map(|(_, v)| *v).ok_or_else(|| missing(key))
-        };
-        Ok(Policy {
-            version: VERSION,
-            keys: KeysPolicy {
-                allowed_algorithms: last!(keys.allowed_algorithms)
-                    .map(|(_, v)| v.clone())
-                    .ok_or_else(|| missing("keys.allowed_algorithms"))?,
-                rsa_min_bits: *min.get_ref(),
-                rsa_recommended_bits: recommended,
-                rsa_recommended_becomes_minimum: becomes_minimum,
-                passphrase_required: flag(
-                    last!(keys.passphrase_required),
-                    "keys.passphrase_required",
-                )?,
-                hardware_keys_exempt: flag(
-                    last!(keys.hardware_keys_exempt),
-                    "keys.hardware_keys_exempt",
-                )?,
-                bcrypt_min_rounds: number(last!(keys.bcrypt_min_rounds), "keys.bcrypt_min_rounds")?,
-                pbkdf2_min_iterations: number(
-                    last!(keys.pbkdf2_min_iterations),
-                    "keys.pbkdf2_min_iterations",
-                )?,
-                argon2_min_memory_kib: number(
-                    last!(keys.argon2_min_memory_kib),
-                    "keys.argon2_min_memory_kib",
-                )?,
-            },
-            files: FilesPolicy {
-                key_mode: mode("files.key_mode", last!(files.key_mode))?,
-                ssh_dir_mode: mode("files.ssh_dir_mode", last!(files.ssh_dir_mode))?,
-                max_copies: *copies.get_ref(),
-            },
-            rules,
-        })
+        if !diagnostics.is_empty() {
+            return Err(Error::Invalid(diagnostics));
+        }
+        finish(merger, layers)
     }
 
     /// The severity of `rule` under this policy, or `None` when it is switched off.
     #[must_use]
     pub fn severity(&self, rule: Rule) -> Option<Severity> {
-        match self.rules.get(rule.id()) {
+        match self.rules.get(&rule) {
             Some(level) => level.severity(),
             None => Some(rule.default_severity()),
         }
     }
+
+    /// The cache window of this device's profile.
+    #[must_use]
+    pub fn cache_window(&self) -> Duration {
+        self.cache.window(self.profile)
+    }
+
+    /// The merged policy as commented TOML: each value with the layer it came from.
+    #[must_use]
+    pub fn show(&self) -> String {
+        show::render(self)
+    }
+}
+
+/// Turns the merged settings into a [`Policy`]; every setting must have a value.
+fn finish(m: merge::Merger, layers: Vec<(LayerKind, String)>) -> Result<Policy, Error> {
+    let mut origins = BTreeMap::new();
+    let mut missing = Vec::new();
+    let a = m.acc;
+    macro_rules! need {
+        ($field:ident, $key:literal) => {
+            match a.$field {
+                Some(set) => {
+                    origins.insert($key.to_owned(), set.at);
+                    Some(set.value)
+                }
+                None => {
+                    missing.push($key);
+                    None
+                }
+            }
+        };
+    }
+    macro_rules! maybe {
+        ($field:ident, $key:literal) => {
+            a.$field.map(|set| {
+                origins.insert($key.to_owned(), set.at);
+                set.value
+            })
+        };
+    }
+    let version = need!(version, "version");
+    let profile = need!(profile, "profile");
+    let allowed_algorithms = need!(allowed_algorithms, "keys.allowed_algorithms");
+    let rsa_min_bits = need!(rsa_min_bits, "keys.rsa_min_bits");
+    let rsa_recommended_bits = need!(rsa_recommended_bits, "keys.rsa_recommended_bits");
+    let becomes = maybe!(
+        rsa_recommended_becomes_minimum,
+        "keys.rsa_recommended_becomes_minimum"
+    );
+    let passphrase_required = need!(passphrase_required, "keys.passphrase_required");
+    let hardware_keys_exempt = need!(hardware_keys_exempt, "keys.hardware_keys_exempt");
+    let bcrypt_min_rounds = need!(bcrypt_min_rounds, "keys.bcrypt_min_rounds");
+    let pbkdf2_min_iterations = need!(pbkdf2_min_iterations, "keys.pbkdf2_min_iterations");
+    let argon2_min_memory_kib = need!(argon2_min_memory_kib, "keys.argon2_min_memory_kib");
+    let max_age = maybe!(max_age, "keys.max_age");
+    let certificate_expiry_warning = need!(
+        certificate_expiry_warning,
+        "keys.certificate_expiry_warning"
+    );
+    let key_mode = need!(key_mode, "files.key_mode");
+    let ssh_dir_mode = need!(ssh_dir_mode, "files.ssh_dir_mode");
+    let max_copies = need!(max_copies, "files.max_copies");
+    let search = maybe!(search, "files.search").unwrap_or_default();
+    let exclude = maybe!(exclude, "files.exclude").unwrap_or_default();
+    let laptop = need!(cache_laptop, "cache.laptop");
+    let desktop = need!(cache_desktop, "cache.desktop");
+    let mobile = need!(cache_mobile, "cache.mobile");
+    let server = need!(cache_server, "cache.server");
+    let clear_at_logout = need!(clear_at_logout, "cache.clear_at_logout");
+    let clear_at_lock = need!(clear_at_lock, "cache.clear_at_lock");
+    let min_severity = need!(notify_min_severity, "notify.min_severity");
+    let repeat_after = need!(notify_repeat_after, "notify.repeat_after");
+    let incident_url = maybe!(incident_url, "notify.incident_url").unwrap_or_default();
+    let dir = maybe!(report_dir, "report.dir").unwrap_or_default();
+    let database = maybe!(report_database, "report.database").unwrap_or_default();
+    let users_may_add = need!(users_may_add, "exceptions.users_may_add");
+    let mut rules = BTreeMap::new();
+    for (rule, level) in a.rules {
+        origins.insert(format!("rules.{}", rule.id()), level.at);
+        rules.insert(rule, level.value);
+    }
+    let complete = || -> Option<Policy> {
+        Some(Policy {
+            version: version?,
+            profile: profile?,
+            keys: KeysPolicy {
+                allowed_algorithms: allowed_algorithms?,
+                rsa_min_bits: rsa_min_bits?,
+                rsa_recommended_bits: rsa_recommended_bits?,
+                rsa_recommended_becomes_minimum: becomes,
+                passphrase_required: passphrase_required?,
+                hardware_keys_exempt: hardware_keys_exempt?,
+                bcrypt_min_rounds: bcrypt_min_rounds?,
+                pbkdf2_min_iterations: pbkdf2_min_iterations?,
+                argon2_min_memory_kib: argon2_min_memory_kib?,
+                max_age,
+                certificate_expiry_warning: certificate_expiry_warning?,
+            },
+            files: FilesPolicy {
+                key_mode: key_mode?,
+                ssh_dir_mode: ssh_dir_mode?,
+                max_copies: max_copies?,
+                search,
+                exclude,
+            },
+            cache: CachePolicy {
+                laptop: laptop?,
+                desktop: desktop?,
+                mobile: mobile?,
+                server: server?,
+                clear_at_logout: clear_at_logout?,
+                clear_at_lock: clear_at_lock?,
+            },
+            notify: NotifyPolicy {
+                min_severity: min_severity?,
+                repeat_after: repeat_after?,
+                incident_url,
+            },
+            report: ReportPolicy { dir, database },
+            exceptions: ExceptionsPolicy {
+                users_may_add: users_may_add?,
+                waive: a.exceptions,
+            },
+            rules,
+            origins,
+            ignored: m.ignored,
+            layers,
+        })
+    };
+    let missing_error = |missing: &[&str]| {
+        Error::Invalid(
+            missing
+                .iter()
+                .map(|key| Diagnostic {
+                    at: "built-in policy".to_owned(),
+                    key: (*key).to_owned(),
+                    message: "missing".to_owned(),
+                })
+                .collect(),
+        )
+    };
+    if !missing.is_empty() {
+        return Err(missing_error(&missing));
+    }
+    complete().ok_or_else(|| missing_error(&["?"]))
 }
 
 /// TOML errors may span several lines; keep them on one.
@@ -373,25 +623,6 @@ fn one_line(message: &str) -> String {
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
         .join("; ")
-}
-
-/// Parses an octal mode such as `0600` or `600`.
-fn parse_mode(text: &str) -> Option<u32> {
-    if text.is_empty() || text.len() > 4 {
-        return None;
-    }
-    u32::from_str_radix(text, 8).ok().filter(|m| *m <= 0o7777)
-}
-
-/// A TOML date with no time part (`2027-07-01`).
-fn parse_date(value: &toml::value::Datetime) -> Option<time::Date> {
-    match (&value.date, &value.time, &value.offset) {
-        (Some(date), None, None) => {
-            let month = time::Month::try_from(date.month).ok()?;
-            time::Date::from_calendar_date(i32::from(date.year), month, date.day).ok()
-        }
-        _ => None,
-    }
 }
 
 #[cfg(test)]
@@ -467,14 +698,5 @@ mod tests {
                 .starts_with("p.toml:2:35: keys.rsa_recommended_becomes_minimum"),
             "{e}"
         );
-    }
-
-    #[test]
-    fn modes_parse_as_octal() {
-        assert_eq!(parse_mode("0600"), Some(0o600));
-        assert_eq!(parse_mode("700"), Some(0o700));
-        assert_eq!(parse_mode("0800"), None);
-        assert_eq!(parse_mode(""), None);
-        assert_eq!(parse_mode("77777"), None);
     }
 }

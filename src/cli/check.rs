@@ -8,13 +8,12 @@ use anyhow::{Context as _, Result};
 
 use super::{CheckArgs, FailOn, OutputFormat};
 use keycheck::finding::Severity;
-use keycheck::policy::Policy;
 use keycheck::report;
 use keycheck::rules::{self, Env};
 use keycheck::sys::scan::{self, ScanOptions};
 
 pub(super) fn run(args: &CheckArgs) -> Result<ExitCode> {
-    let policy = load_policy(args.policy.as_deref())?;
+    let policy = super::policy::load(args.policy.as_deref())?;
     let home = directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf());
     let roots: Vec<PathBuf> = if args.paths.is_empty() {
         let home = home
@@ -40,11 +39,14 @@ pub(super) fn run(args: &CheckArgs) -> Result<ExitCode> {
         ..ScanOptions::default()
     };
     let inventory = scan::scan(&roots, options)?;
+    let now = time::OffsetDateTime::now_utc();
     let env = Env {
         uid: rustix::process::geteuid().as_raw(),
-        today: time::OffsetDateTime::now_utc().date(),
+        today: now.date(),
+        now: u64::try_from(now.unix_timestamp()).unwrap_or(0),
+        home: home.as_deref().map(scan::display_path),
     };
-    let findings = rules::evaluate(&inventory, &policy, env);
+    let findings = rules::evaluate(&inventory, &policy, &env);
 
     let stdout = std::io::stdout();
     let mut out = anstream::AutoStream::auto(stdout.lock());
@@ -71,13 +73,4 @@ pub(super) fn run(args: &CheckArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
-}
-
-fn load_policy(path: Option<&std::path::Path>) -> Result<Policy> {
-    let Some(path) = path else {
-        return Policy::builtin().context("the built-in policy is broken");
-    };
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading policy {}", path.display()))?;
-    Ok(Policy::with_override(&path.display().to_string(), &text)?)
 }

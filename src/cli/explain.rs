@@ -9,7 +9,7 @@ use keycheck::policy::Policy;
 use keycheck::rules::Rule;
 
 pub(super) fn run(rule: Option<&str>) -> Result<ExitCode> {
-    let policy = Policy::builtin()?;
+    let policy = super::policy::load(None)?;
     let mut out = std::io::stdout().lock();
     let Some(id) = rule else {
         for rule in Rule::ALL {
@@ -32,7 +32,24 @@ pub(super) fn run(rule: Option<&str>) -> Result<ExitCode> {
         rule.id(),
         severity(&policy, rule)
     )?;
-    writeln!(out, "{}", textwrap(rule.explanation(), 78))?;
+    writeln!(out, "Checks: {}.\n", rule.summary())?;
+    writeln!(out, "{}\n", textwrap(rule.explanation(), 78))?;
+    match rule.citation() {
+        Some(quote) => writeln!(
+            out,
+            "Policy: {}\n",
+            textwrap(quote, 70).replace('\n', "\n        ")
+        )?,
+        None => writeln!(
+            out,
+            "Policy: none; this rule is about keycheck's own view of your files and policy.\n"
+        )?,
+    }
+    writeln!(
+        out,
+        "Fix: {}",
+        textwrap(rule.remedy(), 73).replace('\n', "\n     ")
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -243,7 +243,7 @@ mod tests {
                 16,
             ),
         ]);
-        let findings = evaluate(&inv, &Policy::builtin().unwrap(), testkit::env());
+        let findings = evaluate(&inv, &Policy::builtin().unwrap(), &testkit::env());
         let mut out = Vec::new();
         let options = Options {
             home: Some("/home/a".to_owned()),

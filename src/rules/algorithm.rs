@@ -105,7 +105,7 @@ mod tests {
     use crate::finding::Severity;
     use crate::policy::Policy;
 
-    fn run(keys: Vec<crate::inventory::KeyRecord>, env: Env) -> Vec<crate::finding::Finding> {
+    fn run(keys: Vec<crate::inventory::KeyRecord>, env: &Env) -> Vec<crate::finding::Finding> {
         evaluate(&inventory(keys), &Policy::builtin().unwrap(), env)
     }
 
@@ -116,7 +116,7 @@ mod tests {
             ("ecdsa-sha2-nistp521", 521),
             ("ssh-rsa", 4096),
         ] {
-            let f = run(vec![encrypted(private("/k", alg, bits), 16)], env());
+            let f = run(vec![encrypted(private("/k", alg, bits), 16)], &env());
             assert!(f.is_empty(), "{alg}: {f:?}");
         }
     }
@@ -124,7 +124,7 @@ mod tests {
     #[test]
     fn dsa_rsa1_unknown_and_hidden_are_denied() {
         for alg in ["ssh-dss", "rsa1", "ssh-mldsa44-ed25519@openssh.com"] {
-            let f = run(vec![encrypted(private("/k", alg, 2048), 16)], env());
+            let f = run(vec![encrypted(private("/k", alg, 2048), 16)], &env());
             assert_eq!(ids(&f)[0], "algorithm-denied", "{alg}");
             assert!(f[0].message.contains(alg));
             assert!(f[0]
@@ -136,7 +136,7 @@ mod tests {
         let mut hidden = encrypted(private("/h/.ssh/k", "x", 0), 16);
         hidden.facts.algorithm = None;
         hidden.facts.bits = None;
-        let f = run(vec![hidden], env());
+        let f = run(vec![hidden], &env());
         assert_eq!(ids(&f), ["algorithm-denied"]);
         assert_eq!(
             f[0].fix.as_deref(),
@@ -153,7 +153,7 @@ mod tests {
             path: "/h/.ssh/id_ed25519_2.pub".to_owned(),
             reason: "x".to_owned(),
         });
-        let f = evaluate(&inv, &Policy::builtin().unwrap(), env());
+        let f = evaluate(&inv, &Policy::builtin().unwrap(), &env());
         assert_eq!(
             f[0].fix.as_deref(),
             Some("ssh-keygen -t ed25519 -a 100 -f /h/.ssh/id_ed25519_3")
@@ -162,15 +162,15 @@ mod tests {
 
     #[test]
     fn rsa_sizes() {
-        let f = run(vec![encrypted(private("/k", "ssh-rsa", 1024), 16)], env());
+        let f = run(vec![encrypted(private("/k", "ssh-rsa", 1024), 16)], &env());
         assert_eq!(ids(&f), ["rsa-below-minimum"]);
         assert_eq!(f[0].severity, Severity::Fail);
         assert!(f[0].message.contains("1024 bits"));
 
-        let f = run(vec![encrypted(private("/k", "ssh-rsa", 2047), 16)], env());
+        let f = run(vec![encrypted(private("/k", "ssh-rsa", 2047), 16)], &env());
         assert_eq!(ids(&f), ["rsa-below-minimum"]);
 
-        let f = run(vec![encrypted(private("/k", "ssh-rsa", 3072), 16)], env());
+        let f = run(vec![encrypted(private("/k", "ssh-rsa", 3072), 16)], &env());
         assert_eq!(ids(&f), ["rsa-below-recommended"]);
         assert_eq!(f[0].severity, Severity::Warn);
         assert!(
@@ -186,7 +186,7 @@ mod tests {
             today: time::macros::date!(2027 - 07 - 01),
             ..env()
         };
-        let f = run(vec![encrypted(private("/k", "ssh-rsa", 3072), 16)], later);
+        let f = run(vec![encrypted(private("/k", "ssh-rsa", 3072), 16)], &later);
         assert_eq!(ids(&f), ["rsa-below-recommended"]);
         assert_eq!(f[0].severity, Severity::Fail);
         assert!(f[0].message.contains("minimum since 2027-07-01"));
@@ -196,6 +196,6 @@ mod tests {
     fn public_keys_are_not_judged() {
         let mut public = private("/k.pub", "ssh-dss", 1024);
         public.facts.kind = crate::key::Kind::Public;
-        assert!(run(vec![public], env()).is_empty());
+        assert!(run(vec![public], &env()).is_empty());
     }
 }

@@ -66,14 +66,14 @@ mod tests {
         let f = evaluate(
             &inventory(vec![a.clone(), b.clone(), c]),
             &Policy::builtin().unwrap(),
-            env(),
+            &env(),
         );
         assert_eq!(ids(&f), ["duplicate-key"]);
         assert_eq!(f[0].path, "/h/.ssh/b");
         assert!(f[0].message.contains("/h/.ssh/a"));
 
         let two = Policy::with_override("t", "[files]\nmax_copies = 2\n").unwrap();
-        assert!(evaluate(&inventory(vec![a, b]), &two, env()).is_empty());
+        assert!(evaluate(&inventory(vec![a, b]), &two, &env()).is_empty());
     }
 
     #[test]
@@ -85,7 +85,7 @@ mod tests {
         assert!(evaluate(
             &inventory(vec![a, pubkey]),
             &Policy::builtin().unwrap(),
-            env()
+            &env()
         )
         .is_empty());
     }

@@ -83,12 +83,12 @@ mod tests {
         let f = evaluate(
             &inventory(vec![key.clone()]),
             &Policy::builtin().unwrap(),
-            env(),
+            &env(),
         );
         assert_eq!(ids(&f), ["key-not-loadable"]);
         assert!(f[0].message.contains("CRLF"));
         key.facts.openssh_loads = true;
-        assert!(evaluate(&inventory(vec![key]), &Policy::builtin().unwrap(), env()).is_empty());
+        assert!(evaluate(&inventory(vec![key]), &Policy::builtin().unwrap(), &env()).is_empty());
     }
 
     #[test]
@@ -103,7 +103,7 @@ mod tests {
             path: "/fifo".to_owned(),
             error: "not a regular file (fifo)".to_owned(),
         });
-        let f = evaluate(&inv, &Policy::builtin().unwrap(), env());
+        let f = evaluate(&inv, &Policy::builtin().unwrap(), &env());
         assert_eq!(ids(&f), ["unreadable", "malformed-key"]);
         assert_eq!(f[0].severity, Severity::Warn);
         assert_eq!(f[1].severity, Severity::Fail);

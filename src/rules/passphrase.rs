@@ -1,5 +1,5 @@
-//! Rules on how a private key is protected: `passphrase-missing`, `kdf-weak`,
-//! `legacy-pem-encryption`.
+//! Rules on how a private key is protected: `passphrase-missing`, `passphrase-weak`,
+//! `kdf-weak`, `legacy-pem-encryption`.
 
 use super::{shell_quote, Ctx, Rule, Subject};
 use crate::inventory::KeyRecord;
@@ -10,6 +10,13 @@ pub(super) const EXPLAIN_MISSING: &str = "\
 key itself: anyone who reads the file once (a backup, a stolen laptop, a malicious \
 package) can use it forever. FIDO security keys (sk- algorithms) are exempt by default: \
 their file holds only a handle, the secret stays on the token.";
+
+pub(super) const EXPLAIN_WEAK: &str = "\
+A passphrase that is on every list of common passwords protects nothing: it is the first \
+thing an attacker with the key file tries. `keycheck check --try-common-passphrases` \
+(opt-in) tries the empty passphrase and a few hundred of the most common ones against each \
+encrypted key it can decrypt, holding whatever it decrypts in memory that is wiped at once. \
+The finding never says which passphrase worked.";
 
 pub(super) const EXPLAIN_KDF_WEAK: &str = "\
 A passphrase only protects a stolen key file as long as guessing it is slow. OpenSSH \
@@ -45,6 +52,19 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
                 );
             }
             continue;
+        }
+        if let Some(crate::inventory::Audit::Weak { .. }) =
+            ctx.inventory.passphrase_audit.get(&key.path)
+        {
+            ctx.push(
+                Rule::PassphraseWeak,
+                subject,
+                "the passphrase is one of the most common passphrases; anyone with the file can open it".to_owned(),
+                Some(format!(
+                    "ssh-keygen -p -a {rounds} -f {} (choose a long passphrase of several random words)",
+                    shell_quote(&key.path, key.file.path_escaped)
+                )),
+            );
         }
         let kdf = f.kdf.as_deref().unwrap_or("");
         if kdf == "md5" {
@@ -123,7 +143,7 @@ mod tests {
     use crate::policy::Policy;
 
     fn run(keys: Vec<crate::inventory::KeyRecord>) -> Vec<Finding> {
-        evaluate(&inventory(keys), &Policy::builtin().unwrap(), env())
+        evaluate(&inventory(keys), &Policy::builtin().unwrap(), &env())
     }
 
     #[test]
@@ -146,7 +166,7 @@ mod tests {
         sk.facts.hardware_backed = true;
         assert!(run(vec![sk.clone()]).is_empty());
         let strict = Policy::with_override("t", "[keys]\nhardware_keys_exempt = false\n").unwrap();
-        let f = evaluate(&inventory(vec![sk]), &strict, env());
+        let f = evaluate(&inventory(vec![sk]), &strict, &env());
         assert_eq!(ids(&f), ["passphrase-missing"]);
     }
 

@@ -82,13 +82,13 @@ mod tests {
         let f = evaluate(
             &inventory(vec![key.clone()]),
             &Policy::builtin().unwrap(),
-            env(),
+            &env(),
         );
         assert_eq!(ids(&f), ["file-permissions"]);
         assert!(f[0].message.contains("0644"));
         assert_eq!(f[0].fix.as_deref(), Some("chmod 600 /h/.ssh/id"));
         key.file.mode = 0o400;
-        assert!(evaluate(&inventory(vec![key]), &Policy::builtin().unwrap(), env()).is_empty());
+        assert!(evaluate(&inventory(vec![key]), &Policy::builtin().unwrap(), &env()).is_empty());
     }
 
     #[test]
@@ -105,7 +105,7 @@ mod tests {
                 path_escaped: false,
             },
         });
-        let f = evaluate(&inv, &Policy::builtin().unwrap(), env());
+        let f = evaluate(&inv, &Policy::builtin().unwrap(), &env());
         assert_eq!(ids(&f), ["file-permissions", "file-permissions"]);
         assert!(
             f[0].message.contains("key directory mode is 0777"),
@@ -116,6 +116,6 @@ mod tests {
         assert!(f[1].message.contains("uid 0"));
         inv.dirs[0].file.mode = 0o755;
         inv.keys[0].file.owner = 1000;
-        assert!(evaluate(&inv, &Policy::builtin().unwrap(), env()).is_empty());
+        assert!(evaluate(&inv, &Policy::builtin().unwrap(), &env()).is_empty());
     }
 }

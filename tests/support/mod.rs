@@ -907,6 +907,8 @@ pub fn keycheck(home: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_keycheck"));
     cmd.env_clear()
         .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("KEYCHECK_ORG_POLICY", home.join("org-policy.toml"))
         .env("NO_COLOR", "1")
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("LANG", "C.UTF-8");
