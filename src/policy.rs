@@ -424,12 +424,15 @@ impl Policy {
             let raw = match raw::parse(source.text) {
                 Ok(raw) => raw,
                 Err(e) => {
+                    let span = e.span();
                     diagnostics.push(Diagnostic {
-                        at: e
-                            .span()
+                        at: span
+                            .as_ref()
                             .map_or_else(|| source.name.to_owned(), |s| loc.at(s.start)),
-                        key: "toml".to_owned(),
-                        message: one_line(e.message()),
+                        key: span
+                            .and_then(|s| key_at(source.text, s.start))
+                            .unwrap_or_else(|| "toml".to_owned()),
+                        message: plain_types(&one_line(e.message())),
                     });
                     continue;
                 }
@@ -613,6 +616,37 @@ fn finish(m: merge::Merger, layers: Vec<(LayerKind, String)>) -> Result<Policy, 
         return Err(missing_error(&missing));
     }
     complete().ok_or_else(|| missing_error(&["?"]))
+}
+
+/// The dotted name of the setting written on the line holding `offset`
+/// (`keys.rsa_min_bits`), for messages about a value of the wrong type.
+fn key_at(text: &str, offset: usize) -> Option<String> {
+    let before = text.get(..offset)?;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line = text.get(line_start..)?.lines().next()?;
+    let (name, _) = line.split_once('=')?;
+    let name = name.trim().trim_matches('"');
+    if name.is_empty() || name.starts_with('[') {
+        return None;
+    }
+    let table = before
+        .get(..line_start)?
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim());
+    Some(match table {
+        Some(t) => format!("{t}.{name}"),
+        None => name.to_owned(),
+    })
+}
+
+/// serde's type names (`i64`) in words a policy author knows.
+fn plain_types(message: &str) -> String {
+    message
+        .replace("expected i64", "expected a whole number")
+        .replace("expected a boolean", "expected true or false")
 }
 
 /// TOML errors may span several lines; keep them on one.

@@ -31,6 +31,8 @@ pub struct Summary {
     pub errors: usize,
     /// Files that are not keys.
     pub skipped: usize,
+    /// Findings waived by policy exceptions.
+    pub waived: usize,
 }
 
 impl Summary {
@@ -55,6 +57,7 @@ impl Summary {
             info: count_severity(Severity::Info),
             errors: inventory.errors.len() + inventory.malformed.len(),
             skipped: inventory.skipped.len(),
+            waived: 0,
         }
     }
 }

@@ -51,7 +51,10 @@ impl Home {
             .args(args)
             .env("HOME", self.dir.path())
             .env("XDG_CONFIG_HOME", self.dir.path().join(".config"))
-            .env("KEYCHECK_ORG_POLICY", self.dir.path().join("org-policy.toml"))
+            .env(
+                "KEYCHECK_ORG_POLICY",
+                self.dir.path().join("org-policy.toml"),
+            )
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .output()

@@ -46,18 +46,19 @@ pub(super) fn run(args: &CheckArgs) -> Result<ExitCode> {
         now: u64::try_from(now.unix_timestamp()).unwrap_or(0),
         home: home.as_deref().map(scan::display_path),
     };
-    let findings = rules::evaluate(&inventory, &policy, &env);
+    let evaluation = rules::judge(&inventory, &policy, &env);
+    let findings = &evaluation.findings;
 
     let stdout = std::io::stdout();
     let mut out = anstream::AutoStream::auto(stdout.lock());
     match args.format {
-        OutputFormat::Json => report::json::write_check(&mut out, &inventory, &findings),
+        OutputFormat::Json => report::json::write_check(&mut out, &inventory, &evaluation),
         OutputFormat::Human => {
             let options = report::human::Options {
                 home: home.map(|h| scan::display_path(&h)),
                 verbose: args.verbose,
             };
-            report::human::write_check(&mut out, &inventory, &findings, &options)
+            report::human::write_check(&mut out, &inventory, &evaluation, &options)
         }
     }
     .context("writing the report")?;

@@ -12,6 +12,7 @@ use super::Summary;
 use crate::finding::{Finding, Severity};
 use crate::inventory::{Inventory, KeyRecord};
 use crate::key::{KeyFacts, Kind};
+use crate::rules::Evaluation;
 
 const FAIL: Style = AnsiColor::Red.on_default().bold();
 const WARN: Style = AnsiColor::Yellow.on_default().bold();
@@ -35,9 +36,10 @@ pub struct Options {
 pub fn write_check(
     out: &mut dyn io::Write,
     inventory: &Inventory,
-    findings: &[Finding],
+    evaluation: &Evaluation,
     options: &Options,
 ) -> io::Result<()> {
+    let findings = &evaluation.findings;
     let short = |path: &str| shorten(path, options.home.as_deref());
     let mut by_path: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
     for f in findings {
@@ -94,8 +96,8 @@ pub fn write_check(
             write_finding(out, f)?;
         }
     }
-    // Findings about paths that have no line of their own (none today; kept so that no
-    // finding is ever dropped from the view).
+    // Findings about paths that have no line of their own: policy files (`file:line:col`)
+    // and anything else, so that no finding is ever dropped from the view.
     for f in by_path.into_values().flatten() {
         writeln!(out, "{:>5} {}", "", short(&f.path))?;
         write_finding(out, f)?;
@@ -110,7 +112,24 @@ pub fn write_check(
             )?;
         }
     }
-    let sum = Summary::of(inventory, findings);
+    if options.verbose {
+        for w in &evaluation.waived {
+            writeln!(
+                out,
+                "{DIM}waived{DIM:#} {} {}[{}] until {} by {}: {}",
+                short(&w.finding.path),
+                w.finding.severity.as_str(),
+                w.finding.rule.id(),
+                w.expires,
+                w.exception,
+                w.reason
+            )?;
+        }
+    }
+    let sum = Summary {
+        waived: evaluation.waived.len(),
+        ..Summary::of(inventory, findings)
+    };
     write_summary(out, &sum, options.verbose)
 }
 
@@ -157,6 +176,10 @@ fn write_summary(out: &mut dyn io::Write, s: &Summary, verbose: bool) -> io::Res
     if s.skipped > 0 {
         let hint = if verbose { "" } else { " (-v lists them)" };
         parts.push(format!("{} not keys{hint}", s.skipped));
+    }
+    if s.waived > 0 {
+        let hint = if verbose { "" } else { " (-v lists them)" };
+        parts.push(format!("{} waived by exceptions{hint}", s.waived));
     }
     let style = if s.fail > 0 {
         FAIL
@@ -232,7 +255,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::policy::Policy;
-    use crate::rules::{evaluate, testkit};
+    use crate::rules::testkit;
 
     #[test]
     fn key_line_finding_fix_and_summary() {
@@ -243,13 +266,13 @@ mod tests {
                 16,
             ),
         ]);
-        let findings = evaluate(&inv, &Policy::builtin().unwrap(), &testkit::env());
+        let evaluation = crate::rules::judge(&inv, &Policy::builtin().unwrap(), &testkit::env());
         let mut out = Vec::new();
         let options = Options {
             home: Some("/home/a".to_owned()),
             verbose: false,
         };
-        write_check(&mut out, &inv, &findings, &options).unwrap();
+        write_check(&mut out, &inv, &evaluation, &options).unwrap();
         let text = String::from_utf8(out).unwrap();
         let plain = anstream::adapter::strip_str(&text).to_string();
         let lines: Vec<&str> = plain.lines().collect();

@@ -9,7 +9,9 @@ use serde::Serialize;
 
 use super::Summary;
 use crate::finding::Finding;
-use crate::inventory::{Inventory, KeyRecord, Skipped};
+use crate::inventory::{Audit, Found, Inventory, KeyRecord, Skipped};
+use crate::rules::Evaluation;
+use std::collections::BTreeMap;
 
 /// The schema id of the check document.
 pub const CHECK_SCHEMA: &str = "keycheck.check/v1";
@@ -19,6 +21,11 @@ struct CheckDocument<'a> {
     schema: &'static str,
     keys: &'a [KeyRecord],
     findings: &'a [Finding],
+    waived: &'a [crate::rules::Waived],
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    found: &'a BTreeMap<String, Found>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    passphrase_audit: &'a BTreeMap<String, Audit>,
     errors: Vec<ErrorEntry<'a>>,
     skipped: &'a [Skipped],
     summary: Summary,
@@ -37,8 +44,9 @@ struct ErrorEntry<'a> {
 pub fn write_check(
     out: &mut dyn io::Write,
     inventory: &Inventory,
-    findings: &[Finding],
+    evaluation: &Evaluation,
 ) -> io::Result<()> {
+    let findings = &evaluation.findings;
     let mut errors: Vec<ErrorEntry<'_>> = inventory
         .errors
         .iter()
@@ -59,9 +67,15 @@ pub fn write_check(
         schema: CHECK_SCHEMA,
         keys: &inventory.keys,
         findings,
+        waived: &evaluation.waived,
+        found: &inventory.found,
+        passphrase_audit: &inventory.passphrase_audit,
         errors,
         skipped: &inventory.skipped,
-        summary: Summary::of(inventory, findings),
+        summary: Summary {
+            waived: evaluation.waived.len(),
+            ..Summary::of(inventory, findings)
+        },
     };
     serde_json::to_writer_pretty(&mut *out, &doc).map_err(|e| match e.io_error_kind() {
         // Keep the kind (a closed pipe must stay recognisable as one).
