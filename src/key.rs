@@ -7,6 +7,7 @@
 //! and no fact, error or `Debug` output ever carries them.
 
 pub mod armor;
+pub mod authorized;
 pub mod blob;
 mod error;
 mod legacy;

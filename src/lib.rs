@@ -12,4 +12,5 @@ pub mod key;
 pub mod policy;
 pub mod report;
 pub mod rules;
+pub mod sshconfig;
 pub mod sys;

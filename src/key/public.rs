@@ -131,7 +131,7 @@ fn key_line(line: &str) -> Option<Result<KeyFacts, ParseError>> {
 
 /// Reads `TYPE BASE64 [COMMENT]`; `None` when `TYPE` is no key type, or is an unknown one
 /// whose blob does not start with the same name (so the line is probably prose).
-fn typed_key(line: &str) -> Option<Result<KeyFacts, ParseError>> {
+pub(super) fn typed_key(line: &str) -> Option<Result<KeyFacts, ParseError>> {
     let (key_type, rest) = token(line);
     if !looks_like_algorithm(key_type) {
         return None;
@@ -202,18 +202,22 @@ fn is_known(name: &str) -> bool {
 }
 
 /// Skips an `authorized_keys` options field the way sshd does
-/// (`sshkey_advance_past_options`): up to the first space or tab outside double quotes,
-/// where `\"` never toggles quoting. `None` when quotes are unbalanced or nothing follows.
+/// (`sshkey_advance_past_options`); `None` when quotes are unbalanced or nothing follows.
 fn skip_options(line: &str) -> Option<&str> {
+    let end = options_end(line)?;
+    let rest = line.get(end..)?.trim_start();
+    (!rest.is_empty()).then_some(rest)
+}
+
+/// Where an `authorized_keys` options field ends, as sshd's `sshkey_advance_past_options`
+/// finds it: at the first space or tab outside double quotes, where `\"` never toggles
+/// quoting. `None` when a quote is left open.
+pub(super) fn options_end(line: &str) -> Option<usize> {
     let mut quoted = false;
-    let mut end = line.len();
     let mut chars = line.char_indices().peekable();
     while let Some((at, c)) = chars.next() {
         match c {
-            ' ' | '\t' if !quoted => {
-                end = at;
-                break;
-            }
+            ' ' | '\t' if !quoted => return Some(at),
             '\\' if chars.peek().is_some_and(|&(_, next)| next == '"') => {
                 chars.next();
             }
@@ -221,11 +225,7 @@ fn skip_options(line: &str) -> Option<&str> {
             _ => {}
         }
     }
-    if quoted {
-        return None;
-    }
-    let rest = line.get(end..)?.trim_start();
-    (!rest.is_empty()).then_some(rest)
+    (!quoted).then_some(line.len())
 }
 
 /// Facts of a plain public key blob.

@@ -317,16 +317,23 @@ fn read_public_beside(path: &Path, max: u64) -> Option<key::KeyFacts> {
     }
 }
 
-enum ReadError {
+/// Why [`read_bounded`] read nothing.
+pub(crate) enum ReadError {
+    /// The file could not be opened or read.
     Io(io::Error),
+    /// The opened descriptor is not a regular file (its kind).
     NotRegular(&'static str),
+    /// The file holds more than the limit.
     TooLarge,
 }
 
 /// Opens `path` without blocking (a FIFO swapped in after the type check cannot hang the
 /// scan) and without becoming its controlling terminal, checks the opened descriptor is a
 /// regular file, and reads at most `max` bytes into a buffer that is wiped on drop.
-fn read_bounded(path: &Path, max: u64) -> Result<(Zeroizing<Vec<u8>>, Metadata), ReadError> {
+pub(crate) fn read_bounded(
+    path: &Path,
+    max: u64,
+) -> Result<(Zeroizing<Vec<u8>>, Metadata), ReadError> {
     let fd = rustix::fs::open(
         path,
         OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC,
@@ -385,7 +392,7 @@ fn file_type_name(meta: &Metadata) -> &'static str {
 }
 
 /// One lowercase phrase for an I/O error, without the OS's "(os error N)" suffix.
-fn describe_io(e: &io::Error) -> String {
+pub(crate) fn describe_io(e: &io::Error) -> String {
     match e.kind() {
         io::ErrorKind::NotFound => {
             "no such file or directory (it may have vanished during the scan)".to_owned()
