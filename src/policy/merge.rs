@@ -509,7 +509,7 @@ fn accept_or_refuse<T: Shown>(
             message,
             " (in force: {} from {})",
             old.value.shown(),
-            old.at
+            origin(&old.at)
         );
     }
     message.push_str("; ignored (a later policy layer may only tighten)");
@@ -576,7 +576,7 @@ fn narrow(
             key: key.to_owned(),
             message: format!(
                 "\"{extra}\" {refusal} the policy in force ({}); ignored (a later policy layer may only tighten)",
-                old.at
+                origin(&old.at)
             ),
         });
     }
@@ -585,6 +585,16 @@ fn narrow(
         at: new.at,
     });
     kinds.insert(key, kind);
+}
+
+/// Where a value in force came from, for messages: the built-in policy's positions mean
+/// nothing to a reader.
+fn origin(at: &str) -> &str {
+    if at.starts_with("built-in policy") {
+        "the built-in policy"
+    } else {
+        at
+    }
 }
 
 #[cfg(test)]
