@@ -1,9 +1,10 @@
-//! EDGES: everything that touches the world — the filesystem scan, the ssh client's
-//! effective configuration (`ssh -G`), and later the ssh-agent socket, notifications, the
-//! watcher, the keyring and SQLite.
+//! EDGES: everything that touches the world — the `~/.ssh` scan, the home search, the
+//! policy files, the ssh client's effective configuration (`ssh -G`), and later the
+//! ssh-agent socket, notifications, the watcher, the keyring and SQLite.
 //!
 //! Edges return facts and never judge: deciding that mode 0644 is bad belongs in `rules`.
 
 pub mod policy_files;
 pub mod scan;
+pub mod search;
 pub mod sshconfig;

@@ -270,42 +270,52 @@ impl Scanner {
             .map(|(i, k)| (k.path.clone(), i))
             .collect();
         for i in 0..self.inventory.keys.len() {
-            let pub_path = format!("{}.pub", self.inventory.keys[i].path);
-            if !self.inventory.keys[i].facts.needs_public_part() {
-                // An encrypted OpenSSH key keeps its comment inside the encrypted part;
-                // its .pub carries the same comment in the clear.
-                let key = &self.inventory.keys[i];
-                if key.facts.kind == Kind::Private && key.facts.comment.is_none() {
-                    if let Some(&j) = by_path.get(&pub_path) {
-                        let public = &self.inventory.keys[j].facts;
-                        if public.kind != Kind::Private
-                            && public.fingerprint == key.facts.fingerprint
-                        {
-                            let comment = public.comment.clone();
-                            self.inventory.keys[i].facts.comment = comment;
-                        }
-                    }
-                }
+            let key = &self.inventory.keys[i];
+            if key.facts.kind != Kind::Private {
                 continue;
             }
+            let pub_path = format!("{}.pub", key.path);
             let public = match by_path.get(&pub_path) {
                 Some(&j) => self.inventory.keys[j].facts.clone(),
-                None => {
+                // Only a key that hides its public part is completed from a .pub that
+                // was not scanned with it.
+                None if key.facts.needs_public_part() => {
                     match read_public_beside(Path::new(&pub_path), self.options.max_file_size) {
                         Some(facts) => facts,
                         None => continue,
                     }
                 }
+                None => continue,
             };
-            self.inventory.keys[i]
-                .facts
-                .complete_from_public(&public, &pub_path);
+            complete_from_beside(&mut self.inventory.keys[i].facts, &public, &pub_path);
         }
     }
 }
 
+/// Completes a private key's facts from the public key file `pub_path` beside it.
+///
+/// A key that hides its public part (encrypted legacy PEM, encrypted PKCS#8, encrypted
+/// ssh.com) takes algorithm, bits and fingerprint from it (see
+/// [`key::KeyFacts::complete_from_public`]); an encrypted OpenSSH key, which keeps its
+/// comment inside the encrypted part, takes the comment of a `.pub` with the same
+/// fingerprint. `public` that is a private key changes nothing.
+pub(crate) fn complete_from_beside(
+    facts: &mut key::KeyFacts,
+    public: &key::KeyFacts,
+    pub_path: &str,
+) {
+    if facts.kind != Kind::Private || public.kind == Kind::Private {
+        return;
+    }
+    if facts.needs_public_part() {
+        facts.complete_from_public(public, pub_path);
+    } else if facts.comment.is_none() && public.fingerprint == facts.fingerprint {
+        facts.comment.clone_from(&public.comment);
+    }
+}
+
 /// Reads and inspects a `.pub` file next to a key, if there is a readable one.
-fn read_public_beside(path: &Path, max: u64) -> Option<key::KeyFacts> {
+pub(crate) fn read_public_beside(path: &Path, max: u64) -> Option<key::KeyFacts> {
     let meta = std::fs::metadata(path).ok()?;
     if !meta.is_file() || meta.len() > max {
         return None;
@@ -317,23 +327,20 @@ fn read_public_beside(path: &Path, max: u64) -> Option<key::KeyFacts> {
     }
 }
 
-/// Why [`read_bounded`] read nothing.
+/// Why [`open_regular`] or [`read_bounded`] did not return a file's bytes.
 pub(crate) enum ReadError {
-    /// The file could not be opened or read.
+    /// The open or the read failed.
     Io(io::Error),
-    /// The opened descriptor is not a regular file (its kind).
+    /// The opened descriptor is not a regular file (its type, as [`file_type_name`] says).
     NotRegular(&'static str),
     /// The file holds more than the limit.
     TooLarge,
 }
 
 /// Opens `path` without blocking (a FIFO swapped in after the type check cannot hang the
-/// scan) and without becoming its controlling terminal, checks the opened descriptor is a
-/// regular file, and reads at most `max` bytes into a buffer that is wiped on drop.
-pub(crate) fn read_bounded(
-    path: &Path,
-    max: u64,
-) -> Result<(Zeroizing<Vec<u8>>, Metadata), ReadError> {
+/// scan) and without becoming its controlling terminal, and checks that the opened
+/// descriptor is a regular file.
+pub(crate) fn open_regular(path: &Path) -> Result<(File, Metadata), ReadError> {
     let fd = rustix::fs::open(
         path,
         OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC,
@@ -345,6 +352,16 @@ pub(crate) fn read_bounded(
     if !meta.is_file() {
         return Err(ReadError::NotRegular(file_type_name(&meta)));
     }
+    Ok((file, meta))
+}
+
+/// Opens `path` as [`open_regular`] does and reads at most `max` bytes into a buffer that
+/// is wiped on drop.
+pub(crate) fn read_bounded(
+    path: &Path,
+    max: u64,
+) -> Result<(Zeroizing<Vec<u8>>, Metadata), ReadError> {
+    let (file, meta) = open_regular(path)?;
     let mut bytes = Zeroizing::new(Vec::with_capacity(
         usize::try_from(meta.len().min(max)).unwrap_or(0),
     ));
@@ -357,7 +374,8 @@ pub(crate) fn read_bounded(
     Ok((bytes, meta))
 }
 
-fn file_facts(meta: &Metadata, path: &Path) -> FileFacts {
+/// The filesystem facts of a file whose metadata (symlinks followed) is `meta`.
+pub(crate) fn file_facts(meta: &Metadata, path: &Path) -> FileFacts {
     let modified = time::OffsetDateTime::from_unix_timestamp(meta.mtime())
         .ok()
         .and_then(|t| {
@@ -372,7 +390,8 @@ fn file_facts(meta: &Metadata, path: &Path) -> FileFacts {
     }
 }
 
-fn file_type_name(meta: &Metadata) -> &'static str {
+/// A lowercase name for the type of a file that is not a regular file.
+pub(crate) fn file_type_name(meta: &Metadata) -> &'static str {
     let ft = meta.file_type();
     if ft.is_fifo() {
         "fifo"
