@@ -102,6 +102,10 @@ struct CheckArgs {
     /// Also list files that are not keys, and informational findings.
     #[arg(short, long)]
     verbose: bool,
+    /// Also search the whole home directory for private keys outside ~/.ssh (in parallel;
+    /// caches and the policy's `[files] exclude` are skipped, .gitignore is not honoured).
+    #[arg(long)]
+    search_home: bool,
     /// Directory levels to descend below each directory checked.
     #[arg(long, default_value_t = 8, value_name = "N")]
     max_depth: usize,

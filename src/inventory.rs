@@ -106,6 +106,19 @@ pub struct Inventory {
     pub found: BTreeMap<String, Found>,
     /// What the opt-in common-passphrase audit learnt, by key path.
     pub passphrase_audit: BTreeMap<String, Audit>,
+    /// The ssh client's effective configuration, when it was read.
+    pub ssh_config: Option<crate::sshconfig::SshConfigFacts>,
+    /// `authorized_keys` files read, with their entries.
+    pub authorized_keys: Vec<AuthorizedFile>,
+}
+
+/// One `authorized_keys` file and its entries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuthorizedFile {
+    /// The file, as shown in paths.
+    pub path: String,
+    /// Its entries.
+    pub entries: crate::key::authorized::AuthorizedKeys,
 }
 
 impl Inventory {

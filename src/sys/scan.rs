@@ -19,7 +19,8 @@ use rustix::fs::{Mode, OFlags};
 use zeroize::Zeroizing;
 
 use crate::inventory::{
-    known_ssh_file, DirRecord, FileError, FileFacts, Inventory, KeyRecord, Malformed, Skipped,
+    known_ssh_file, AuthorizedFile, DirRecord, FileError, FileFacts, Inventory, KeyRecord,
+    Malformed, Skipped,
 };
 use crate::key::{self, Inspection, Kind};
 
@@ -325,6 +326,37 @@ pub(crate) fn read_public_beside(path: &Path, max: u64) -> Option<key::KeyFacts>
         Inspection::Key(facts) if facts.kind != Kind::Private => Some(*facts),
         _ => None,
     }
+}
+
+/// Reads `authorized_keys` and `authorized_keys2` in `dir` (each if it exists), bounded
+/// and without blocking, as the scan reads keys. A file that exists but cannot be read is
+/// an error entry.
+#[must_use]
+pub fn read_authorized_keys(dir: &Path) -> (Vec<AuthorizedFile>, Vec<FileError>) {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    for name in ["authorized_keys", "authorized_keys2"] {
+        let path = dir.join(name);
+        if std::fs::symlink_metadata(&path).is_err() {
+            continue;
+        }
+        let shown = display_path(&path);
+        match read_bounded(&path, MAX_KEY_FILE_SIZE) {
+            Ok((bytes, _)) => files.push(AuthorizedFile {
+                path: shown,
+                entries: crate::key::authorized::AuthorizedKeys::from_bytes(&bytes),
+            }),
+            Err(e) => errors.push(FileError {
+                path: shown,
+                error: match e {
+                    ReadError::Io(e) => describe_io(&e),
+                    ReadError::NotRegular(kind) => format!("a {kind}, not a file"),
+                    ReadError::TooLarge => "larger than 1 MiB".to_owned(),
+                },
+            }),
+        }
+    }
+    (files, errors)
 }
 
 /// Why [`open_regular`] or [`read_bounded`] did not return a file's bytes.
