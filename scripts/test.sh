@@ -6,7 +6,9 @@ cd "$(dirname "$0")/.."
 
 need=()
 command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
+command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
 command -v puttygen >/dev/null 2>&1 || need+=(putty-tools)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 if ((${#need[@]})); then
   echo "installing ${need[*]} (needed by the tests)" >&2
   sudo=""
@@ -14,7 +16,7 @@ if ((${#need[@]})); then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-for tool in ssh-keygen puttygen; do
+for tool in ssh-keygen ssh puttygen openssl; do
   command -v "$tool" >/dev/null 2>&1 || { echo "error: $tool is required by the tests and could not be installed" >&2; exit 1; }
 done
 

@@ -31,7 +31,7 @@ pub const DEADLINE: Duration = Duration::from_secs(10);
 
 /// Panics (fails the test) unless `ssh-keygen` and `puttygen` can be run.
 pub fn require_tools() {
-    for tool in ["ssh-keygen", "puttygen"] {
+    for tool in ["ssh-keygen", "ssh", "puttygen", "openssl"] {
         let found = Command::new("sh")
             .args(["-c", &format!("command -v {tool}")])
             .stdout(Stdio::null())
@@ -41,7 +41,7 @@ pub fn require_tools() {
         assert!(
             found,
             "`{tool}` is not installed; these tests need the real tools, they never skip: \
-             apt-get install openssh-client putty-tools"
+             apt-get install openssh-client putty-tools openssl"
         );
     }
 }
