@@ -457,6 +457,10 @@ fn fifos_symlink_loops_and_devices_do_not_hang() {
     symlink("/dev/zero", home.join("id_dsa.pub")).expect("symlink");
     symlink(&real, home.join("link_to_key")).expect("symlink");
     symlink("/nonexistent/keycheck-test", home.join("dangling")).expect("symlink");
+    // A key header over 2 MiB: not read whole (OpenSSH reads at most 1 MiB).
+    let mut huge = b"-----BEGIN OPENSSH PRIVATE KEY-----\n".to_vec();
+    huge.resize(2 << 20, b'A');
+    let huge = write_file(&home, "id_huge", &huge, 0o600);
 
     let result = search_with_deadline(std::slice::from_ref(&home), &default_options(&home));
     assert_eq!(
@@ -465,10 +469,12 @@ fn fifos_symlink_loops_and_devices_do_not_hang() {
         "{:#?}",
         result.inventory
     );
+    assert!(skip_reason(&result, &huge).contains("too large"));
     // Symlinks are not followed, FIFOs and devices never opened: nothing to report.
     let inv = &result.inventory;
-    assert!(inv.errors.is_empty() && inv.skipped.is_empty(), "{inv:#?}");
-    assert_eq!(result.counts.files_visited, 2, "{:?}", result.counts);
+    assert!(inv.errors.is_empty() && inv.skipped.len() == 1, "{inv:#?}");
+    assert_eq!(result.counts.files_visited, 3, "{:?}", result.counts);
+    assert!(result.counts.bytes_read < 1 << 20, "{:?}", result.counts);
 }
 
 #[test]
