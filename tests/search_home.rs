@@ -1,5 +1,5 @@
 //! `sys::search` over generated home trees: real `ssh-keygen` and `puttygen` keys (and
-//! `openssl` TLS keys when openssl is installed) hidden in repositories, downloads and
+//! `openssl` TLS keys) hidden in repositories, downloads and
 //! dot-directories, among decoys and hostile entries.
 //!
 //! Every search has a deadline ([`DEADLINE`]): a hang fails the test. A missing
@@ -114,6 +114,15 @@ fn puttygen(args: &[&str], out: &Path) {
             .arg(out)
             .args(["--new-passphrase", "/dev/null"]),
     );
+}
+
+/// Fails loudly when `tool` is missing: these tests never skip.
+fn require(tool: &str) -> bool {
+    assert!(
+        have(tool),
+        "`{tool}` is not installed; the tests need it (scripts/test.sh installs it)"
+    );
+    true
 }
 
 fn have(tool: &str) -> bool {
@@ -240,7 +249,8 @@ fn finds_exactly_the_ssh_keys_in_a_home_tree() {
     let server_key_fallback = certs.join("server-fallback.key");
     fs::copy(&bare, &server_key_fallback).expect("cp");
     let mut openssl_decoys = Vec::new();
-    if have("openssl") {
+    // openssl is required (scripts/test.sh installs it): the TLS decoys must be real.
+    if require("openssl") {
         let server_key = certs.join("server.key");
         run_ok(
             Command::new("openssl")
@@ -457,6 +467,10 @@ fn fifos_symlink_loops_and_devices_do_not_hang() {
     symlink("/dev/zero", home.join("id_dsa.pub")).expect("symlink");
     symlink(&real, home.join("link_to_key")).expect("symlink");
     symlink("/nonexistent/keycheck-test", home.join("dangling")).expect("symlink");
+    // A key header over 2 MiB: not read whole (OpenSSH reads at most 1 MiB).
+    let mut huge = b"-----BEGIN OPENSSH PRIVATE KEY-----\n".to_vec();
+    huge.resize(2 << 20, b'A');
+    let huge = write_file(&home, "id_huge", &huge, 0o600);
 
     let result = search_with_deadline(std::slice::from_ref(&home), &default_options(&home));
     assert_eq!(
@@ -465,10 +479,12 @@ fn fifos_symlink_loops_and_devices_do_not_hang() {
         "{:#?}",
         result.inventory
     );
+    assert!(skip_reason(&result, &huge).contains("too large"));
     // Symlinks are not followed, FIFOs and devices never opened: nothing to report.
     let inv = &result.inventory;
-    assert!(inv.errors.is_empty() && inv.skipped.is_empty(), "{inv:#?}");
-    assert_eq!(result.counts.files_visited, 2, "{:?}", result.counts);
+    assert!(inv.errors.is_empty() && inv.skipped.len() == 1, "{inv:#?}");
+    assert_eq!(result.counts.files_visited, 3, "{:?}", result.counts);
+    assert!(result.counts.bytes_read < 1 << 20, "{:?}", result.counts);
 }
 
 #[test]

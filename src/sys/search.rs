@@ -74,6 +74,9 @@ pub struct SearchOptions {
     pub identity_files: Vec<PathBuf>,
     /// Walker threads; 0 picks one per CPU (at most 12).
     pub threads: usize,
+    /// Whether to stay on the file system of each root (not entering mount points such
+    /// as network shares or FUSE mounts below the home directory).
+    pub same_file_system: bool,
     /// Whether to show a spinner with the count of files examined on stderr. It is shown
     /// only when stderr is a terminal, whatever this says.
     pub progress: bool,
@@ -88,6 +91,7 @@ impl Default for SearchOptions {
             skip: Vec::new(),
             identity_files: Vec::new(),
             threads: 0,
+            same_file_system: false,
             progress: false,
             max_file_size: MAX_KEY_FILE_SIZE,
         }
@@ -172,6 +176,7 @@ pub fn search(roots: &[PathBuf], options: &SearchOptions) -> Result<SearchResult
         builder
             .standard_filters(false)
             .follow_links(false)
+            .same_file_system(options.same_file_system)
             .threads(options.threads)
             .filter_entry(move |entry| filter.keep(entry));
         builder
@@ -468,6 +473,8 @@ struct Visitor<'s> {
 
 impl Drop for Visitor<'_> {
     fn drop(&mut self) {
+        // The head of the last file read may be anything (a .env file, say).
+        self.head.zeroize();
         if let Some(bar) = &self.shared.progress {
             bar.inc(self.unreported);
         }
