@@ -8,6 +8,7 @@
 
 pub mod armor;
 pub mod blob;
+pub mod decrypt;
 mod error;
 mod legacy;
 mod openssh;
