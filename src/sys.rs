@@ -3,4 +3,5 @@
 //!
 //! Edges return facts and never judge: deciding that mode 0644 is bad belongs in `rules`.
 
+pub mod passphrase_audit;
 pub mod scan;
