@@ -9,6 +9,7 @@
 pub mod armor;
 pub mod authorized;
 pub mod blob;
+pub mod decrypt;
 mod error;
 mod legacy;
 mod openssh;
