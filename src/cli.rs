@@ -106,6 +106,13 @@ struct CheckArgs {
     /// caches and the policy's `[files] exclude` are skipped, .gitignore is not honoured).
     #[arg(long)]
     search_home: bool,
+    /// Try the empty passphrase and a list of the most common ones against each encrypted
+    /// key (opt-in; the passphrase found is never shown).
+    #[arg(long)]
+    try_common_passphrases: bool,
+    /// Seconds the common-passphrase audit may spend on one key.
+    #[arg(long, default_value_t = 30, value_name = "SECS", requires = "try_common_passphrases")]
+    passphrase_budget: u64,
     /// Directory levels to descend below each directory checked.
     #[arg(long, default_value_t = 8, value_name = "N")]
     max_depth: usize,

@@ -3,12 +3,15 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 
 use super::{CheckArgs, FailOn, OutputFormat};
 use keycheck::finding::Severity;
-use keycheck::inventory::{FileError, Found};
+use keycheck::inventory::{Audit, FileError, Found, Inventory};
+use keycheck::key::Kind;
+use keycheck::sys::passphrase_audit::{self, AuditOptions, AuditOutcome, AuditProgress};
 use keycheck::report;
 use keycheck::rules::{self, Env};
 use keycheck::sshconfig::ConfigProblem;
@@ -104,6 +107,9 @@ pub(super) fn run(args: &CheckArgs) -> Result<ExitCode> {
             inventory.absorb(found.inventory, Found::Search);
         }
     }
+    if args.try_common_passphrases {
+        audit_passphrases(&mut inventory, Duration::from_secs(args.passphrase_budget));
+    }
     let now = time::OffsetDateTime::now_utc();
     let env = Env {
         uid: rustix::process::geteuid().as_raw(),
@@ -156,5 +162,61 @@ fn config_problem(p: &ConfigProblem) -> FileError {
     FileError {
         path,
         error: format!("{}{hosts}", p.reason),
+    }
+}
+
+/// Tries the common passphrases against every encrypted private key, with a progress
+/// bar on a terminal. Key bytes are read again into memory wiped on drop and dropped as
+/// soon as the audit is over; the outcome never names the passphrase.
+fn audit_passphrases(inventory: &mut Inventory, budget: Duration) {
+    let targets: Vec<String> = inventory
+        .keys
+        .iter()
+        .filter(|k| k.facts.kind == Kind::Private && k.facts.encrypted && !k.file.path_escaped)
+        .map(|k| k.path.clone())
+        .collect();
+    let mut paths = Vec::new();
+    let mut keys = Vec::new();
+    for path in targets {
+        match scan::read_key_file(Path::new(&path)) {
+            Ok(bytes) => {
+                paths.push(path);
+                keys.push(bytes);
+            }
+            Err(reason) => {
+                inventory
+                    .passphrase_audit
+                    .insert(path, Audit::Unsupported { reason });
+            }
+        }
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(keys.len() as u64),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("trying common passphrases {bar:30} {pos}/{len} keys")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let progress = |event: AuditProgress| {
+        if let AuditProgress::Finished { .. } = event {
+            bar.inc(1);
+        }
+    };
+    let options = AuditOptions {
+        budget_per_key: budget,
+        ..AuditOptions::default()
+    };
+    let outcomes = passphrase_audit::audit(&keys, &options, Some(&progress));
+    bar.finish_and_clear();
+    drop(keys);
+    for (path, outcome) in paths.into_iter().zip(outcomes) {
+        let audit = match outcome {
+            AuditOutcome::Weak { tried } => Audit::Weak { tried },
+            AuditOutcome::NotFound { tried } => Audit::NotFound { tried },
+            AuditOutcome::OutOfTime { tried, of } => Audit::OutOfTime { tried, of },
+            AuditOutcome::Unsupported(reason) => Audit::Unsupported { reason },
+        };
+        inventory.passphrase_audit.insert(path, audit);
     }
 }

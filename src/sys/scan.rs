@@ -359,6 +359,20 @@ pub fn read_authorized_keys(dir: &Path) -> (Vec<AuthorizedFile>, Vec<FileError>)
     (files, errors)
 }
 
+/// Reads a key file again (bounded, non-blocking, into memory wiped on drop), for the
+/// opt-in passphrase audit.
+///
+/// # Errors
+/// One phrase saying why the file could not be read.
+pub fn read_key_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, String> {
+    match read_bounded(path, MAX_KEY_FILE_SIZE) {
+        Ok((bytes, _)) => Ok(bytes),
+        Err(ReadError::Io(e)) => Err(describe_io(&e)),
+        Err(ReadError::NotRegular(kind)) => Err(format!("a {kind}, not a file")),
+        Err(ReadError::TooLarge) => Err("larger than 1 MiB".to_owned()),
+    }
+}
+
 /// Why [`open_regular`] or [`read_bounded`] did not return a file's bytes.
 pub(crate) enum ReadError {
     /// The open or the read failed.
