@@ -10,7 +10,9 @@
 //! What it reports is whether a passphrase from the list opens the key, and never which
 //! one: no outcome, progress event, error or `Debug` output carries a passphrase or its
 //! position in the list. A weak key's `tried` is therefore the length of the list, not the
-//! number of attempts it took. Nothing here logs.
+//! number of attempts it took. Nothing here logs. (How long a weak key's audit took still
+//! hints at the position, as attempts cost the same; callers should not record per-key
+//! durations next to outcomes.)
 
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
