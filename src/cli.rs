@@ -111,7 +111,12 @@ struct CheckArgs {
     #[arg(long)]
     try_common_passphrases: bool,
     /// Seconds the common-passphrase audit may spend on one key.
-    #[arg(long, default_value_t = 30, value_name = "SECS", requires = "try_common_passphrases")]
+    #[arg(
+        long,
+        default_value_t = 30,
+        value_name = "SECS",
+        requires = "try_common_passphrases"
+    )]
     passphrase_budget: u64,
     /// Directory levels to descend below each directory checked.
     #[arg(long, default_value_t = 8, value_name = "N")]

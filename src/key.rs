@@ -3,8 +3,9 @@
 //! [`inspect`] recognises the format from the content (never from the file name) and turns
 //! the bytes into [`KeyFacts`]: algorithm, bits, fingerprint, how the private part is
 //! protected. It never judges (that is `rules`), never touches the filesystem, and never
-//! decrypts anything. Decoded private key bytes live only in [`zeroize::Zeroizing`] buffers
-//! and no fact, error or `Debug` output ever carries them.
+//! decrypts anything — except [`decrypt`], the opt-in common-passphrase audit. Decoded
+//! private key bytes live only in [`zeroize::Zeroizing`] buffers and no fact, error or
+//! `Debug` output ever carries them.
 
 pub mod armor;
 pub mod authorized;

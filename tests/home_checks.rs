@@ -263,20 +263,35 @@ fn the_common_passphrase_audit_finds_weak_keys_and_never_shows_the_passphrase() 
     fs::create_dir(h.path(".ssh")).unwrap();
     fs::set_permissions(h.path(".ssh"), fs::Permissions::from_mode(0o700)).unwrap();
     // `-a 4`: few bcrypt rounds so the test is quick (kdf-weak says so, as it should).
-    keygen(&h.path(".ssh/id_weak"), &["-t", "ed25519", "-a", "4", "-N", "letmein"]);
-    keygen(&h.path(".ssh/id_pem"), &["-t", "rsa", "-b", "2048", "-m", "PEM", "-N", "changeme"]);
+    keygen(
+        &h.path(".ssh/id_weak"),
+        &["-t", "ed25519", "-a", "4", "-N", "letmein"],
+    );
+    keygen(
+        &h.path(".ssh/id_pem"),
+        &["-t", "rsa", "-b", "2048", "-m", "PEM", "-N", "changeme"],
+    );
     keygen(
         &h.path(".ssh/id_strong"),
-        &["-t", "ed25519", "-a", "4", "-N", "vault-Quorum-9-tangerine-OBELISK"],
+        &[
+            "-t",
+            "ed25519",
+            "-a",
+            "4",
+            "-N",
+            "vault-Quorum-9-tangerine-OBELISK",
+        ],
     );
     // Without the flag nothing is tried.
     let (_, doc) = h.check(&[]);
     assert!(findings(&doc, "passphrase-weak").is_empty(), "{doc:#}");
 
-    let out = support::run(
-        support::keycheck(h.dir.path())
-            .args(["check", "--format", "json", "--try-common-passphrases"]),
-    );
+    let out = support::run(support::keycheck(h.dir.path()).args([
+        "check",
+        "--format",
+        "json",
+        "--try-common-passphrases",
+    ]));
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     let weak: BTreeSet<&str> = findings(&doc, "passphrase-weak")
         .iter()
@@ -298,9 +313,11 @@ fn the_common_passphrase_audit_finds_weak_keys_and_never_shows_the_passphrase() 
     );
     assert_eq!(out.status.code(), Some(1));
     // Neither the report nor the human view names a passphrase.
-    let human = support::run(
-        support::keycheck(h.dir.path()).args(["check", "-v", "--try-common-passphrases"]),
-    );
+    let human = support::run(support::keycheck(h.dir.path()).args([
+        "check",
+        "-v",
+        "--try-common-passphrases",
+    ]));
     for text in [&out.stdout, &out.stderr, &human.stdout, &human.stderr] {
         let text = String::from_utf8_lossy(text);
         for secret in ["letmein", "changeme", "vault-Quorum"] {

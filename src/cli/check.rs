@@ -11,10 +11,10 @@ use super::{CheckArgs, FailOn, OutputFormat};
 use keycheck::finding::Severity;
 use keycheck::inventory::{Audit, FileError, Found, Inventory};
 use keycheck::key::Kind;
-use keycheck::sys::passphrase_audit::{self, AuditOptions, AuditOutcome, AuditProgress};
 use keycheck::report;
 use keycheck::rules::{self, Env};
 use keycheck::sshconfig::ConfigProblem;
+use keycheck::sys::passphrase_audit::{self, AuditOptions, AuditOutcome, AuditProgress};
 use keycheck::sys::scan::{self, ScanOptions};
 use keycheck::sys::search::{self, SearchOptions};
 use keycheck::sys::sshconfig;
@@ -195,8 +195,10 @@ fn audit_passphrases(inventory: &mut Inventory, budget: Duration) {
         indicatif::ProgressDrawTarget::stderr(),
     );
     bar.set_style(
-        indicatif::ProgressStyle::with_template("trying common passphrases {bar:30} {pos}/{len} keys")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        indicatif::ProgressStyle::with_template(
+            "trying common passphrases {bar:30} {pos}/{len} keys",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let progress = |event: AuditProgress| {
         if let AuditProgress::Finished { .. } = event {
