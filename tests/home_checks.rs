@@ -325,3 +325,46 @@ fn the_common_passphrase_audit_finds_weak_keys_and_never_shows_the_passphrase() 
         }
     }
 }
+
+#[test]
+fn certificates_signed_by_the_real_ssh_keygen_expire_and_warn() {
+    support::require_tools();
+    let h = Home {
+        dir: tempfile::tempdir().unwrap(),
+    };
+    fs::create_dir(h.path(".ssh")).unwrap();
+    fs::set_permissions(h.path(".ssh"), fs::Permissions::from_mode(0o700)).unwrap();
+    keygen(&h.path("ca/ca"), &["-t", "ed25519", "-N", ""]);
+    let pass = ["-N", "a long test passphrase"];
+    for (name, validity) in [
+        ("id_old", "20200101:20200102"),
+        ("id_soon", "-1d:+3d"),
+        ("id_later", "-1d:+60d"),
+        ("id_forever", "always:forever"),
+    ] {
+        let key = h.path(&format!(".ssh/{name}"));
+        keygen(&key, &[&["-t", "ed25519"][..], &pass].concat());
+        support::run_ok(
+            Command::new("ssh-keygen")
+                .args(["-q", "-s"])
+                .arg(h.path("ca/ca"))
+                .args(["-I", name, "-n", "me", "-V", validity])
+                .arg(h.path(&format!(".ssh/{name}.pub"))),
+        );
+    }
+    let (code, doc) = h.check(&[]);
+    let at = |rule: &str| -> Vec<String> {
+        findings(&doc, rule)
+            .iter()
+            .map(|f| f["path"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let cert = |name: &str| {
+        h.path(&format!(".ssh/{name}-cert.pub"))
+            .display()
+            .to_string()
+    };
+    assert_eq!(at("certificate-expired"), [cert("id_old")], "{doc:#}");
+    assert_eq!(at("certificate-expiring"), [cert("id_soon")], "{doc:#}");
+    assert_eq!(code, 1);
+}
