@@ -326,6 +326,14 @@ fn finds_exactly_the_ssh_keys_in_a_home_tree() {
         0o600,
     );
 
+    // A broken PEM key in a test suite (as Python ships `badkey.pem`): not tied to SSH,
+    // so not a malformed SSH key; the same bytes named `id_rsa` are one.
+    let tls_tests = mkdirs(&home.join("lib/python3/test"));
+    let broken_pem =
+        b"-----BEGIN RSA PRIVATE KEY-----\nnot base64 at all!\n-----END RSA PRIVATE KEY-----\n";
+    let badkey = write_file(&tls_tests, "badkey.pem", broken_pem, 0o644);
+    let broken_id_rsa = write_file(&notes, "id_rsa", broken_pem, 0o600);
+
     let mut options = default_options(&home);
     options.identity_files = vec![github.clone(), home.join("no/such/file")];
     let result = search_with_deadline(std::slice::from_ref(&home), &options);
@@ -396,8 +404,14 @@ fn finds_exactly_the_ssh_keys_in_a_home_tree() {
         assert_eq!(&skip_reason(&result, path), reason, "{}", path.display());
     }
     assert!(skip_reason(&result, &readme).contains("quotes a private key"));
-    assert_eq!(inv.malformed.len(), 1, "{:#?}", inv.malformed);
+    assert_eq!(inv.malformed.len(), 2, "{:#?}", inv.malformed);
     assert_eq!(inv.malformed[0].path, text(&broken));
+    assert_eq!(inv.malformed[1].path, text(&broken_id_rsa));
+    assert!(
+        skip_reason(&result, &badkey).contains("no sign of SSH use"),
+        "{}",
+        skip_reason(&result, &badkey)
+    );
 
     // Never mentioned: excluded, skipped directories, not SSH, public keys, plain text.
     for path in [

@@ -627,6 +627,21 @@ impl Visitor<'_> {
         Ok(bytes)
     }
 
+    /// Returns true if and only if something ties the file at `path` to SSH: an
+    /// `IdentityFile` names it, it has an `ssh-keygen` default name, or a `.pub` file
+    /// sits beside it.
+    fn pem_tied_to_ssh(&self, path: &Path, meta: &Metadata) -> bool {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default();
+        let mut pub_path = OsString::from(path.as_os_str());
+        pub_path.push(".pub");
+        self.shared.identity.contains(&(meta.dev(), meta.ino()))
+            || evidence::is_default_name(&name)
+            || Path::new(&pub_path).exists()
+    }
+
     /// Inspects a candidate's bytes and files the outcome.
     fn judge(&mut self, path: &Path, meta: &Metadata, candidate: Candidate, bytes: &[u8]) {
         let mut inspection = key::inspect(bytes);
@@ -651,6 +666,24 @@ impl Visitor<'_> {
             Inspection::Key(facts) if facts.kind == Kind::Private => facts,
             Inspection::Key(_) => return,
             Inspection::NotKey(reason) => return self.skip(path, reason),
+            // A broken PEM file is as likely a TLS test fixture as an SSH key: only one
+            // that something ties to SSH (an IdentityFile, an `id_*` name, a `.pub`
+            // beside it) is reported as a malformed key.
+            Inspection::Malformed {
+                format: Some(format),
+                error,
+            } if candidate.at_start
+                && evidence::is_pem(format)
+                && !self.pem_tied_to_ssh(path, meta) =>
+            {
+                return self.skip(
+                    path,
+                    format!(
+                        "a broken {} file with no sign of SSH use ({error})",
+                        format.as_str()
+                    ),
+                )
+            }
             Inspection::Malformed { format, error } if candidate.at_start => {
                 self.found.malformed.push(Malformed {
                     path: display_path(path),
