@@ -88,7 +88,16 @@ pub fn write_check(
         let shown = short(path);
         write!(out, "{style}{label:>5}{style:#} {shown:<width$}")?;
         match line {
-            Line::Key(key) => writeln!(out, "  {}", describe(key))?,
+            Line::Key(key) => {
+                writeln!(out, "  {}", describe(key))?;
+                if let Some(note) = inventory
+                    .passphrase_audit
+                    .get(&key.path)
+                    .and_then(audit_note)
+                {
+                    writeln!(out, "{:>5}   {DIM}passphrase audit: {note}{DIM:#}", "")?;
+                }
+            }
             Line::Other(what) => writeln!(out, "  {what}")?,
             Line::Error(error) => writeln!(out, "  {DIM}{error}{DIM:#}")?,
         }
@@ -131,6 +140,19 @@ pub fn write_check(
         ..Summary::of(inventory, findings)
     };
     write_summary(out, &sum, options.verbose)
+}
+
+/// What the passphrase audit left unsaid by a finding: a key it could not finish or
+/// could not try. (A weak passphrase is a finding; one not found needs no note.)
+fn audit_note(audit: &crate::inventory::Audit) -> Option<String> {
+    use crate::inventory::Audit;
+    match audit {
+        Audit::OutOfTime { tried, of } => Some(format!(
+            "out of time after {tried} of {of} common passphrases (--passphrase-budget gives it longer)"
+        )),
+        Audit::Unsupported { reason } => Some(format!("not tried: {reason}")),
+        Audit::Weak { .. } | Audit::NotFound { .. } => None,
+    }
 }
 
 enum Line<'a> {
@@ -301,5 +323,30 @@ mod tests {
         assert_eq!(shorten("/home/a/.ssh/k", Some("/home/a")), "~/.ssh/k");
         assert_eq!(shorten("/home/ab/k", Some("/home/a")), "/home/ab/k");
         assert_eq!(shorten("/x", None), "/x");
+    }
+
+    #[test]
+    fn the_passphrase_audit_notes_keys_it_could_not_finish() {
+        use crate::inventory::Audit;
+        let mut inv = testkit::inventory(vec![testkit::encrypted(
+            testkit::private("/home/a/.ssh/id_ed25519", "ssh-ed25519", 256),
+            100,
+        )]);
+        inv.passphrase_audit.insert(
+            "/home/a/.ssh/id_ed25519".to_owned(),
+            Audit::OutOfTime { tried: 85, of: 482 },
+        );
+        let evaluation = crate::rules::judge(&inv, &Policy::builtin().unwrap(), &testkit::env());
+        let mut out = Vec::new();
+        let options = Options {
+            home: Some("/home/a".to_owned()),
+            verbose: false,
+        };
+        write_check(&mut out, &inv, &evaluation, &options).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("passphrase audit: out of time after 85 of 482"),
+            "{text}"
+        );
     }
 }
