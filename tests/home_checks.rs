@@ -84,7 +84,7 @@ fn home() -> Home {
     );
     // The key an IdentityFile names.
     keygen(
-        &h.path("work/keys/work_key"),
+        &h.path("office/keys/office_key"),
         &[&["-t", "ed25519"][..], &pass].concat(),
     );
     // A key in a cache: excluded by the policy.
@@ -112,7 +112,7 @@ fn home() -> Home {
     // ssh config: keys added to the agent forever, and a host whose key lives elsewhere.
     write(
         &h.path(".ssh/config"),
-        "Host work\n  IdentityFile ~/work/keys/work_key\n  AddKeysToAgent 4h\n\nHost *\n  AddKeysToAgent yes\n",
+        "Host office\n  IdentityFile ~/office/keys/office_key\n  AddKeysToAgent 4h\n\nHost *\n  AddKeysToAgent yes\n",
         0o600,
     );
     // authorized_keys: our own key, and a DSA key the policy denies.
@@ -153,7 +153,7 @@ fn search_home_finds_the_ssh_keys_and_only_them() {
         ".ssh/id_ed25519",
         "src/app/deploy_key",
         "Downloads/old_rsa",
-        "work/keys/work_key",
+        "office/keys/office_key",
     ]
     .iter()
     .map(|p| h.path(p).display().to_string())
@@ -169,7 +169,7 @@ fn search_home_finds_the_ssh_keys_and_only_them() {
     assert_eq!(strays, outside, "{doc:#}");
     // The IdentityFile key says how it was found.
     assert_eq!(
-        doc["found"][h.path("work/keys/work_key").display().to_string()],
+        doc["found"][h.path("office/keys/office_key").display().to_string()],
         "identity-file",
         "{doc:#}"
     );
@@ -202,7 +202,7 @@ fn the_default_run_reads_the_ssh_config_and_authorized_keys() {
     assert!(exceeded[0]["message"]
         .as_str()
         .unwrap()
-        .contains("4h for Host work"));
+        .contains("4h for Host office"));
     let weak = findings(&doc, "authorized-key-weak");
     assert_eq!(weak.len(), 1, "{doc:#}");
     assert_eq!(
@@ -214,7 +214,7 @@ fn the_default_run_reads_the_ssh_config_and_authorized_keys() {
     assert_eq!(strays.len(), 1, "{doc:#}");
     assert_eq!(
         strays[0]["path"],
-        h.path("work/keys/work_key").display().to_string()
+        h.path("office/keys/office_key").display().to_string()
     );
     // On a mobile device, `AddKeysToAgent 4h` and the window of 15 minutes disagree too;
     // with a laptop window of 5h (an organisation's choice) the 4h host is fine.

@@ -407,7 +407,7 @@ fn check_padding(padding: &[u8]) -> Result<(), ParseError> {
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-mod tests {
+pub(crate) mod tests {
     //! Keys generated once with OpenSSH 9.2 `ssh-keygen` (throwaway passphrase
     //! `keycheck-test`). The `sk-` and unknown-algorithm keys were built by hand following
     //! PROTOCOL.key and PROTOCOL.u2f around public keys `ssh-keygen` made; `ssh-keygen -l`
@@ -495,7 +495,7 @@ pqmU2a7cLL0EMy81+v2eLFASYzJxJ/cmPfag8n2j+oL9//KHthxc4viC
 ";
 
     /// `ssh-keygen -t ed25519 -Z aes256-gcm@openssh.com -a 32 -C gcm`.
-    const ED25519_GCM: &str = r"-----BEGIN OPENSSH PRIVATE KEY-----
+    pub(crate) const ED25519_GCM: &str = r"-----BEGIN OPENSSH PRIVATE KEY-----
 b3BlbnNzaC1rZXktdjEAAAAAFmFlczI1Ni1nY21Ab3BlbnNzaC5jb20AAAAGYmNyeXB0AA
 AAGAAAABCkUA0g3qrxEPNwAnvtJs4gAAAAIAAAAAEAAAAzAAAAC3NzaC1lZDI1NTE5AAAA
 IJ/0B95DlLi4o6sxDFufLSWcDsCawAqGLtE6rdViYEuUAAAAkH+dWNBz26vaeVlEU5PRFF
@@ -506,7 +506,7 @@ yxXvE/p3WmHFOLmjeIRQTpRBYXN5ncTpGqmP7wTeyu06qPGycjpsM=
 ";
 
     /// `ssh-keygen -t ed25519 -Z chacha20-poly1305@openssh.com -a 32 -C chacha`.
-    const ED25519_CHACHA: &str = r"-----BEGIN OPENSSH PRIVATE KEY-----
+    pub(crate) const ED25519_CHACHA: &str = r"-----BEGIN OPENSSH PRIVATE KEY-----
 b3BlbnNzaC1rZXktdjEAAAAAHWNoYWNoYTIwLXBvbHkxMzA1QG9wZW5zc2guY29tAAAABm
 JjcnlwdAAAABgAAAAQQ0QR/qoKUdLuiCLYHAMLZwAAACAAAAABAAAAMwAAAAtzc2gtZWQy
 NTUxOQAAACC1j34MTX/5Hkle4l+J685UyNvKI3UDzjMUpOyPx0uD7QAAAJCIe4098ZM+cX
@@ -530,7 +530,7 @@ VMwulVT3c0+4BY83oAAAAIZWNkc2EzODQBAgMEBQYH
 ";
 
     /// `ssh-keygen -t ecdsa -b 256 -N keycheck-test -Z aes128-cbc -C 'p256 cbc'`.
-    const ECDSA_CBC: &str = r"-----BEGIN OPENSSH PRIVATE KEY-----
+    pub(crate) const ECDSA_CBC: &str = r"-----BEGIN OPENSSH PRIVATE KEY-----
 b3BlbnNzaC1rZXktdjEAAAAACmFlczEyOC1jYmMAAAAGYmNyeXB0AAAAGAAAABDZUs70/X
 ZSsoXO61gG9JqXAAAAEAAAAAEAAABoAAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlz
 dHAyNTYAAABBBJ8f6jPumADs61jl0lbwtW4+PdLm7AFBHcYajpkpuMRm6z1QS7LGlMl/Vh

@@ -297,7 +297,7 @@ impl<'a> Lines<'a> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     //! Real keys written once by puttygen 0.78 in a temp dir; encrypted ones under the
     //! throwaway passphrase `keycheck-test`. Fingerprints are `ssh-keygen -l -E sha256` of
     //! `puttygen KEY -O public-openssh`.
@@ -336,7 +336,7 @@ Private-MAC: 9aa46071820f2adb5738b0c287d745299a8d5d56ee56e86340aaaaee05ccdde2
 ";
 
     /// `--ppk-param kdf=argon2i,memory=1024,passes=3,parallelism=2`.
-    const V3_ED25519_ARGON2I: &str = "\
+    pub(crate) const V3_ED25519_ARGON2I: &str = "\
 PuTTY-User-Key-File-3: ssh-ed25519
 Encryption: aes256-cbc
 Comment: ppk3-ed25519-argon2i
@@ -385,7 +385,7 @@ Private-MAC: cf277108c44df64d6feb4c9c7c4c085d47cae6e1
 ";
 
     /// `puttygen -t ed25519 --ppk-param version=2 --new-passphrase`.
-    const V2_ED25519_AES: &str = "\
+    pub(crate) const V2_ED25519_AES: &str = "\
 PuTTY-User-Key-File-2: ssh-ed25519
 Encryption: aes256-cbc
 Comment: ppk2-ed25519-enc

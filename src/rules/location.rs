@@ -76,13 +76,13 @@ mod tests {
         let mut inv = inventory(vec![
             encrypted(private("/h/.ssh/id", "ssh-ed25519", 256), 16),
             encrypted(private("/h/src/repo/deploy", "ssh-ed25519", 256), 16),
-            encrypted(private("/h/.ssh/work/id", "ssh-ed25519", 256), 16),
+            encrypted(private("/h/.ssh/team/id", "ssh-ed25519", 256), 16),
         ]);
         inv.ssh_dir = Some("/h/.ssh".to_owned());
         inv.found
             .insert("/h/src/repo/deploy".to_owned(), Found::Search);
         inv.found
-            .insert("/h/.ssh/work/id".to_owned(), Found::IdentityFile);
+            .insert("/h/.ssh/team/id".to_owned(), Found::IdentityFile);
         let f = evaluate(&inv, &Policy::builtin().unwrap(), &env());
         assert_eq!(ids(&f), ["stray-private-key"]);
         assert_eq!(f[0].path, "/h/src/repo/deploy");

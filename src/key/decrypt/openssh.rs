@@ -297,40 +297,7 @@ mod tests {
 
     use super::super::{prepare, DecryptError, Unlocker};
     use crate::key::blob::Writer;
-
-    /// `ssh-keygen -t ed25519 -Z aes256-gcm@openssh.com -a 32 -C gcm`.
-    const ED25519_GCM: &str = r"-----BEGIN OPENSSH PRIVATE KEY-----
-b3BlbnNzaC1rZXktdjEAAAAAFmFlczI1Ni1nY21Ab3BlbnNzaC5jb20AAAAGYmNyeXB0AA
-AAGAAAABCkUA0g3qrxEPNwAnvtJs4gAAAAIAAAAAEAAAAzAAAAC3NzaC1lZDI1NTE5AAAA
-IJ/0B95DlLi4o6sxDFufLSWcDsCawAqGLtE6rdViYEuUAAAAkH+dWNBz26vaeVlEU5PRFF
-wrobezWRwrVMDvNRT6JMzOWv3Kf4lOFtQ6JjzgwpdMXISW0666pW0PaL/izkEIAqDF1y/s
-WQGkPtc4XpO/miVxXK/J7wvc2Iu1g9FqX+13KhMILFBiSHE6sXpiIg+VwL/XVjF/aifw85
-yxXvE/p3WmHFOLmjeIRQTpRBYXN5ncTpGqmP7wTeyu06qPGycjpsM=
------END OPENSSH PRIVATE KEY-----
-";
-
-    /// `ssh-keygen -t ed25519 -Z chacha20-poly1305@openssh.com -a 32 -C chacha`.
-    const ED25519_CHACHA: &str = r"-----BEGIN OPENSSH PRIVATE KEY-----
-b3BlbnNzaC1rZXktdjEAAAAAHWNoYWNoYTIwLXBvbHkxMzA1QG9wZW5zc2guY29tAAAABm
-JjcnlwdAAAABgAAAAQQ0QR/qoKUdLuiCLYHAMLZwAAACAAAAABAAAAMwAAAAtzc2gtZWQy
-NTUxOQAAACC1j34MTX/5Hkle4l+J685UyNvKI3UDzjMUpOyPx0uD7QAAAJCIe4098ZM+cX
-KxwLbBwfdyZVniW/ONzI/6ixi1ft7fFGEFAAYeW1pDde/6unrqBz/KQjC/Qkrfuf0iEzXm
-pNLa4nc1sYZtCtFAqPh7bi/vJd+YYJjb1+VDFRg0ZUK6XiDvpApkv+LSrxkfMlDpd6fXAw
-RqhUQnejv4etVxUOLrhtmCdUmMqGrAg5fEuTUYx5kSvmKqdf2sxxT5WBTk8PFr
------END OPENSSH PRIVATE KEY-----
-";
-
-    /// `ssh-keygen -t ecdsa -b 256 -N keycheck-test -Z aes128-cbc -C 'p256 cbc'`.
-    const ECDSA_CBC: &str = r"-----BEGIN OPENSSH PRIVATE KEY-----
-b3BlbnNzaC1rZXktdjEAAAAACmFlczEyOC1jYmMAAAAGYmNyeXB0AAAAGAAAABDZUs70/X
-ZSsoXO61gG9JqXAAAAEAAAAAEAAABoAAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlz
-dHAyNTYAAABBBJ8f6jPumADs61jl0lbwtW4+PdLm7AFBHcYajpkpuMRm6z1QS7LGlMl/Vh
-1kjGCj7rbc5A1C5IN9fd4TIKOeEIQAAACwyMcIE3845B5vOmuT3dJSF2tuWI7tLphoB7rH
-9JqSRpNZU32FeKL8G79Ffloz5wn/e2dHf+Wj7L/hFTmU6DMU28XwpK+tpHkVAm7f6lcj3i
-m6Df4UI9lV4qJywHwihp7YzxT9yVaIGM5yUs93pcwZs7RRLud/iKKUg0x7Z7h0o5i5qM2L
-YoCUfmFv1y6iL2i7INCgoHrZaSc/IDgpWHoLjmbFZOCcBaJW+sFAJeklsc8=
------END OPENSSH PRIVATE KEY-----
-";
+    use crate::key::openssh::tests::{ECDSA_CBC, ED25519_CHACHA, ED25519_GCM};
 
     fn unlocker(text: &str) -> Unlocker {
         prepare(text.as_bytes()).unwrap()

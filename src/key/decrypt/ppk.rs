@@ -348,37 +348,7 @@ mod tests {
 
     use super::super::{prepare, DecryptError};
     use super::*;
-
-    /// `--ppk-param kdf=argon2i,memory=1024,passes=3,parallelism=2`.
-    const V3_ED25519_ARGON2I: &str = "\
-PuTTY-User-Key-File-3: ssh-ed25519
-Encryption: aes256-cbc
-Comment: ppk3-ed25519-argon2i
-Public-Lines: 2
-AAAAC3NzaC1lZDI1NTE5AAAAIP1amHnxSDRCIWGDDzN2KV9GDrEZ3MufIVECX3TQ
-qlNf
-Key-Derivation: Argon2i
-Argon2-Memory: 1024
-Argon2-Passes: 3
-Argon2-Parallelism: 2
-Argon2-Salt: dfafa30edadf5308985cc378bb48d18e
-Private-Lines: 1
-XkfuSFs708DWOCFcfomzyo7oUDMYI1JZNmD0zVojo9n6WmLSowAVWjlK+IQS8BAV
-Private-MAC: 879179f7775a77bc6567ae0074c8778b3efb580d2064113e53d352004edbcc01
-";
-
-    /// `puttygen -t ed25519 --ppk-param version=2 --new-passphrase`.
-    const V2_ED25519_AES: &str = "\
-PuTTY-User-Key-File-2: ssh-ed25519
-Encryption: aes256-cbc
-Comment: ppk2-ed25519-enc
-Public-Lines: 2
-AAAAC3NzaC1lZDI1NTE5AAAAIHN5Pq1VwdgjAJxXlfwzJv2iT2OTFlP8R1YrMGsb
-YoXa
-Private-Lines: 1
-h6sbeiRabXb6LiTFL3XScXNbsR7kqMmMrd/dl7OqatsCaQetBZvJ9Y6PG+EE5ouq
-Private-MAC: c5b8285d759cd82e670a060e52cc60ac6cc05040
-";
+    use crate::key::ppk::tests::{V2_ED25519_AES, V3_ED25519_ARGON2I};
 
     #[test]
     fn v2_and_v3_open_with_their_passphrase_only() {
