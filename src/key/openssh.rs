@@ -115,24 +115,24 @@ pub(super) fn inspect(armor: &Armor) -> Result<KeyFacts, ParseError> {
 /// The cleartext envelope of PROTOCOL.key §1, borrowing from the decoded armour body.
 ///
 /// Deliberately not `Debug`: `private` may be an unencrypted private key.
-struct Envelope<'a> {
+pub(super) struct Envelope<'a> {
     /// `ciphername`, exactly as written.
-    cipher: String,
+    pub(super) cipher: String,
     /// `kdfname`, exactly as written.
-    kdf: String,
+    pub(super) kdf: String,
     /// `kdfoptions`, still encoded.
-    kdf_options: &'a [u8],
+    pub(super) kdf_options: &'a [u8],
     /// The public key blob of the one key.
-    public: &'a [u8],
+    pub(super) public: &'a [u8],
     /// The private section: ciphertext, or the cleartext of §3 when the cipher is `none`.
-    private: &'a [u8],
+    pub(super) private: &'a [u8],
     /// What follows the private section: the AEAD tag, if any.
-    after: &'a [u8],
+    pub(super) after: &'a [u8],
 }
 
 impl<'a> Envelope<'a> {
     /// Splits `body` into its fields.
-    fn parse(body: &'a [u8]) -> Result<Self, ParseError> {
+    pub(super) fn parse(body: &'a [u8]) -> Result<Self, ParseError> {
         let rest = body
             .strip_prefix(MAGIC)
             .ok_or_else(|| ParseError::Invalid {

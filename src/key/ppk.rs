@@ -179,12 +179,12 @@ fn mac(lines: &mut Lines<'_>, format: Format) -> Result<(), ParseError> {
 }
 
 /// At most 64 characters of a field value, for error messages.
-fn clip(text: &str) -> String {
+pub(super) fn clip(text: &str) -> String {
     text.chars().take(64).collect()
 }
 
 /// A decimal `uint32` as PuTTY writes it (digits only).
-fn decimal(text: &str, context: &'static str) -> Result<u32, ParseError> {
+pub(super) fn decimal(text: &str, context: &'static str) -> Result<u32, ParseError> {
     let text = text.trim();
     if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ParseError::Invalid {
@@ -227,24 +227,24 @@ fn base64_len(text: &str, context: &'static str) -> Result<usize, ParseError> {
 
 /// The lines of a PPK file. PuTTY writes LF and reads CR LF and bare CR too (appendix
 /// C.2), so both characters end a line; the empty strings between them are skipped.
-struct Lines<'a> {
+pub(super) struct Lines<'a> {
     inner: std::str::Split<'a, [char; 2]>,
 }
 
 impl<'a> Lines<'a> {
-    fn new(text: &'a str) -> Self {
+    pub(super) fn new(text: &'a str) -> Self {
         Lines {
             inner: text.split(['\r', '\n']),
         }
     }
 
     /// The next non-empty line.
-    fn next_line(&mut self) -> Option<&'a str> {
+    pub(super) fn next_line(&mut self) -> Option<&'a str> {
         self.inner.by_ref().find(|line| !line.is_empty())
     }
 
     /// The next line as `Name: value`.
-    fn header(&mut self) -> Result<(&'a str, &'a str), ParseError> {
+    pub(super) fn header(&mut self) -> Result<(&'a str, &'a str), ParseError> {
         let line = self.next_line().ok_or(ParseError::Truncated {
             context: "putty key header line",
         })?;
@@ -256,7 +256,7 @@ impl<'a> Lines<'a> {
     }
 
     /// The value of the next line, which must be the header `name`.
-    fn field(&mut self, name: &'static str) -> Result<&'a str, ParseError> {
+    pub(super) fn field(&mut self, name: &'static str) -> Result<&'a str, ParseError> {
         let (found, value) = match self.header() {
             Err(ParseError::Truncated { .. }) => {
                 return Err(ParseError::Truncated { context: name })
@@ -274,7 +274,7 @@ impl<'a> Lines<'a> {
 
     /// The next `count` lines joined, in a buffer wiped on drop (they may be private).
     /// The buffer is sized first so that growing it leaves no unwiped copy behind.
-    fn take(
+    pub(super) fn take(
         &mut self,
         count: usize,
         context: &'static str,

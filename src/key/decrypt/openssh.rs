@@ -18,10 +18,8 @@ use zeroize::Zeroizing;
 
 use super::super::armor::Armor;
 use super::super::blob::Reader;
+use super::super::openssh::Envelope;
 use super::{limits, secret_buffer, secret_copy, CbcCipher, DecryptError, ParseError};
-
-/// `AUTH_MAGIC` (PROTOCOL.key §1), NUL included.
-const MAGIC: &[u8] = b"openssh-key-v1\0";
 
 /// The authentication tag length of both AEAD ciphers (OpenSSH's `cipher_authlen`).
 const TAG_LEN: usize = 16;
@@ -90,28 +88,9 @@ pub(super) struct Locked {
 impl Locked {
     /// Reads the envelope of PROTOCOL.key §1.
     pub(super) fn parse(armor: &Armor) -> Result<Locked, DecryptError> {
-        let rest = armor
-            .body
-            .strip_prefix(MAGIC)
-            .ok_or_else(|| ParseError::Invalid {
-                context: "openssh private key",
-                detail: "no openssh-key-v1 magic at the start".to_owned(),
-            })?;
-        let mut r = Reader::new(rest);
-        let cipher_name = r.name("cipher name")?;
-        let kdf = r.name("kdf name")?;
-        let kdf_options = r.string("kdf options")?;
-        let keys = r.u32("number of keys")?;
-        if keys != 1 {
-            return Err(ParseError::Invalid {
-                context: "number of keys",
-                detail: format!("{keys} keys in one file; OpenSSH reads files with exactly one"),
-            }
-            .into());
-        }
-        let public = r.string("public key")?;
-        let section = r.string("private section")?;
-        let after = r.rest();
+        let envelope = Envelope::parse(&armor.body)?;
+        let (cipher_name, kdf, kdf_options) = (envelope.cipher, envelope.kdf, envelope.kdf_options);
+        let (public, section, after) = (envelope.public, envelope.private, envelope.after);
 
         let cipher = Cipher::from_name(&cipher_name).ok_or_else(|| DecryptError::Unsupported {
             format: FORMAT,

@@ -19,6 +19,7 @@ use zeroize::Zeroizing;
 
 use super::super::armor::decode_base64;
 use super::super::blob::Writer;
+use super::super::ppk::{clip, decimal, Lines};
 use super::super::Format;
 use super::{hex_decode, limits, secret_buffer, secret_copy, CbcCipher, DecryptError, ParseError};
 
@@ -69,13 +70,13 @@ impl Locked {
             });
         }
         let comment = lines.field("Comment")?;
-        let public = lines.blob("Public-Lines", "putty public key")?;
+        let public = blob(&mut lines, "Public-Lines", "putty public key")?;
         let kdf = if format == Format::PuttyV3 {
             argon2(&mut lines, fmt)?
         } else {
             Kdf::Sha1
         };
-        let private = lines.blob("Private-Lines", "putty private key")?;
+        let private = blob(&mut lines, "Private-Lines", "putty private key")?;
         if private.is_empty() || private.len() % 16 != 0 {
             return Err(ParseError::Invalid {
                 context: "putty private key",
@@ -253,91 +254,22 @@ fn argon2(lines: &mut Lines<'_>, fmt: &'static str) -> Result<Kdf, DecryptError>
     })
 }
 
-/// At most 64 characters of a field value, for messages.
-fn clip(text: &str) -> String {
-    text.chars().take(64).collect()
-}
-
-/// A decimal `uint32` as PuTTY writes it.
-fn decimal(text: &str, context: &'static str) -> Result<u32, ParseError> {
-    let text = text.trim();
-    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ParseError::Invalid {
+/// A `NAME: count` field and the base64 lines after it, decoded into a wiped buffer.
+fn blob(
+    lines: &mut Lines<'_>,
+    name: &'static str,
+    context: &'static str,
+) -> Result<Zeroizing<Vec<u8>>, ParseError> {
+    let count = decimal(lines.field(name)?, name)?;
+    let count = usize::try_from(count)
+        .ok()
+        .filter(|&c| c < MAX_BLOB_LINES)
+        .ok_or_else(|| ParseError::Invalid {
             context,
-            detail: format!("\"{}\" is not a decimal number", clip(text)),
-        });
-    }
-    text.parse().map_err(|_| ParseError::Invalid {
-        context,
-        detail: "above 4294967295".to_owned(),
-    })
-}
-
-/// The lines of a PPK file; CR, LF and CR LF all end a line (appendix C.2).
-struct Lines<'a> {
-    inner: std::str::Split<'a, [char; 2]>,
-}
-
-impl<'a> Lines<'a> {
-    fn new(text: &'a str) -> Self {
-        Lines {
-            inner: text.split(['\r', '\n']),
-        }
-    }
-
-    /// The next line as `Name: value` (the value keeps everything after `": "`).
-    fn header(&mut self) -> Result<(&'a str, &'a str), ParseError> {
-        let line =
-            self.inner
-                .by_ref()
-                .find(|line| !line.is_empty())
-                .ok_or(ParseError::Truncated {
-                    context: "putty key header line",
-                })?;
-        let (name, value) = line.split_once(':').ok_or_else(|| ParseError::Invalid {
-            context: "putty key",
-            detail: "a line without \"Name: value\" where a header belongs".to_owned(),
+            detail: format!("{count} lines is more than any key needs"),
         })?;
-        Ok((name, value.strip_prefix(' ').unwrap_or(value)))
-    }
-
-    /// The value of the next line, which must be the header `name`.
-    fn field(&mut self, name: &'static str) -> Result<&'a str, ParseError> {
-        let (found, value) = self.header()?;
-        if found != name {
-            return Err(ParseError::Invalid {
-                context: "putty key",
-                detail: format!("\"{}\" where {name} belongs", clip(found)),
-            });
-        }
-        Ok(value)
-    }
-
-    /// A `NAME: count` field and the base64 lines after it, decoded into a wiped buffer.
-    fn blob(
-        &mut self,
-        name: &'static str,
-        context: &'static str,
-    ) -> Result<Zeroizing<Vec<u8>>, ParseError> {
-        let count = decimal(self.field(name)?, name)?;
-        let count = usize::try_from(count)
-            .ok()
-            .filter(|&c| c < MAX_BLOB_LINES)
-            .ok_or_else(|| ParseError::Invalid {
-                context,
-                detail: format!("{count} lines is more than any key needs"),
-            })?;
-        let mut joined = Zeroizing::new(String::new());
-        for _ in 0..count {
-            let line = self
-                .inner
-                .by_ref()
-                .find(|line| !line.is_empty())
-                .ok_or(ParseError::Truncated { context })?;
-            joined.push_str(line.trim());
-        }
-        decode_base64(&joined, context)
-    }
+    let joined = lines.take(count, context)?;
+    decode_base64(&joined, context)
 }
 
 #[cfg(test)]
