@@ -306,6 +306,18 @@ impl CbcCipher {
             CbcCipher::Des => run::<des::Des>(key, iv, buf),
         }
     }
+
+    /// Decrypts `data` into a wiped buffer and strips its PKCS#7 padding; `None` when
+    /// that fails (a wrong passphrase, nearly always).
+    fn open_padded(self, key: &[u8], iv: &[u8], data: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+        let mut plain = secret_copy(data);
+        if !self.decrypt(key, iv, &mut plain) {
+            return None;
+        }
+        let len = pkcs7_unpadded_len(&plain, self.block_len())?;
+        plain.truncate(len);
+        Some(plain)
+    }
 }
 
 /// The length of `plain` without its PKCS#7 padding (RFC 5652 §6.3, RFC 8018 §6.1.1),

@@ -15,9 +15,7 @@ use zeroize::Zeroizing;
 
 use super::super::armor::Armor;
 use super::super::Format;
-use super::{
-    hex_decode, pkcs7_unpadded_len, secret_buffer, secret_copy, CbcCipher, DecryptError, ParseError,
-};
+use super::{hex_decode, secret_buffer, CbcCipher, DecryptError, ParseError};
 
 /// A legacy-encrypted PEM key: everything an attempt needs, nothing secret.
 pub(super) struct Locked {
@@ -100,16 +98,9 @@ impl Locked {
             return false;
         };
         evp_bytes_to_key_md5(passphrase, salt, &mut key);
-        let mut plain = secret_copy(&self.body);
-        if !self.cipher.decrypt(&key, &self.iv, &mut plain) {
-            return false;
-        }
-        let Some(len) = pkcs7_unpadded_len(&plain, self.cipher.block_len()) else {
-            return false;
-        };
-        plain
-            .get(..len)
-            .is_some_and(|der| is_private_key_der(self.format, der))
+        self.cipher
+            .open_padded(&key, &self.iv, &self.body)
+            .is_some_and(|der| is_private_key_der(self.format, &der))
     }
 }
 

@@ -13,9 +13,7 @@ use pkcs8::pkcs5::{self, pbes2};
 
 use super::super::armor::Armor;
 use super::super::KeyFacts;
-use super::{
-    limits, pkcs7_unpadded_len, secret_buffer, secret_copy, CbcCipher, DecryptError, ParseError,
-};
+use super::{limits, secret_buffer, CbcCipher, DecryptError, ParseError};
 
 /// The format name in errors.
 const FORMAT: &str = "pkcs8-encrypted-pem";
@@ -169,16 +167,9 @@ impl Locked {
                 }
             }
         }
-        let mut plain = secret_copy(&self.data);
-        if !self.cipher.decrypt(&key, &self.iv, &mut plain) {
-            return false;
-        }
-        let Some(len) = pkcs7_unpadded_len(&plain, self.cipher.block_len()) else {
-            return false;
-        };
-        plain
-            .get(..len)
-            .is_some_and(|der| pkcs8::PrivateKeyInfo::from_der(der).is_ok())
+        self.cipher
+            .open_padded(&key, &self.iv, &self.data)
+            .is_some_and(|der| pkcs8::PrivateKeyInfo::from_der(&der).is_ok())
     }
 }
 
