@@ -1186,7 +1186,7 @@ mod tests {
     use super::*;
 
     /// `HOME=/tmp/h ssh -G -F /tmp/h/.ssh/config work` on OpenSSH 9.2p1 (Debian 12), with
-    /// `Host office` / `HostName work.example.com` / `AddKeysToAgent 4h` /
+    /// `Host work` / `HostName work.example.com` / `AddKeysToAgent 4h` /
     /// `IdentityFile ~/.ssh/id_work` and an included `Host *` / `ForwardAgent yes`;
     /// the long algorithm lists are cut short.
     const SSH_G_WORK: &str = "\
@@ -1452,7 +1452,7 @@ forwardagent no
 
     const ROOT: &str = "\
 Include conf.d*
-Host office db.internal !bad *.corp
+Host work db.internal !bad *.corp
   AddKeysToAgent 4h
   IdentityFile ~/.ssh/id_work
 Host short

@@ -99,7 +99,7 @@ const CONFIG: &str = "\
 # keycheck test configuration
 Include conf.d/*
 
-Host office
+Host work
   HostName work.example.com
   AddKeysToAgent 4h
   IdentityFile ~/.ssh/id_work

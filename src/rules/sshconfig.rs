@@ -168,7 +168,7 @@ mod tests {
         );
         assert_eq!(f[2].path, "/h/.ssh/config:7");
         assert!(
-            f[2].message.contains("4h for Host office"),
+            f[2].message.contains("4h for Host work"),
             "{}",
             f[2].message
         );
