@@ -12,5 +12,6 @@ pub mod key;
 pub mod policy;
 pub mod report;
 pub mod rules;
+pub mod sshagent;
 pub mod sshconfig;
 pub mod sys;

@@ -1,0 +1,1 @@
+//! PURE: the subset of the ssh-agent protocol keycheck speaks (draft-miller-ssh-agent).
