@@ -6,6 +6,7 @@
 //! environment, sockets or the clock, and never print. The edges live in [`sys`];
 //! the command line lives in the binary (`src/cli/`).
 
+pub mod daemon;
 pub mod finding;
 pub mod inventory;
 pub mod key;

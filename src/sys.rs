@@ -9,3 +9,4 @@ pub mod policy_files;
 pub mod scan;
 pub mod search;
 pub mod sshconfig;
+pub mod state;
