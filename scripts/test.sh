@@ -9,6 +9,11 @@ command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
 command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
 command -v puttygen >/dev/null 2>&1 || need+=(putty-tools)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v ssh-agent >/dev/null 2>&1 || need+=(openssh-client)
+command -v gpg-agent >/dev/null 2>&1 || need+=(gpg-agent)
+command -v gpgconf >/dev/null 2>&1 || need+=(gpgconf)
+command -v gpg-connect-agent >/dev/null 2>&1 || need+=(gpgconf)
+command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
 if ((${#need[@]})); then
   echo "installing ${need[*]} (needed by the tests)" >&2
   sudo=""
@@ -16,7 +21,7 @@ if ((${#need[@]})); then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-for tool in ssh-keygen ssh puttygen openssl; do
+for tool in ssh-keygen ssh ssh-agent ssh-add puttygen openssl gpg-agent gpgconf gpg-connect-agent setpriv; do
   command -v "$tool" >/dev/null 2>&1 || { echo "error: $tool is required by the tests and could not be installed" >&2; exit 1; }
 done
 
