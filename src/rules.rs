@@ -4,6 +4,7 @@
 //! renders nothing. Rule ids are stable kebab-case strings: once released they never
 //! change, because fleets filter and waive by them.
 
+mod agents;
 mod algorithm;
 mod authorized;
 mod copies;
@@ -65,6 +66,8 @@ pub enum Rule {
     UseKeychain,
     /// ssh config forwards the agent to every host.
     ForwardAgent,
+    /// An ssh-agent keeps keys longer than the window, or with no limit at all.
+    AgentLifetimeUnbounded,
     /// The key is intact but OpenSSH will not load the file as it is.
     KeyNotLoadable,
     /// A file looks like a key but cannot be read as one.
@@ -93,7 +96,7 @@ mod cite {
 
 impl Rule {
     /// Every rule, in the order `keycheck explain` lists them.
-    pub const ALL: [Rule; 26] = [
+    pub const ALL: [Rule; 27] = [
         Rule::AlgorithmDenied,
         Rule::RsaBelowMinimum,
         Rule::RsaBelowRecommended,
@@ -114,6 +117,7 @@ impl Rule {
         Rule::CacheWindowExceeded,
         Rule::UseKeychain,
         Rule::ForwardAgent,
+        Rule::AgentLifetimeUnbounded,
         Rule::KeyNotLoadable,
         Rule::MalformedKey,
         Rule::Unreadable,
@@ -146,6 +150,7 @@ impl Rule {
             Rule::CacheWindowExceeded => "cache-window-exceeded",
             Rule::UseKeychain => "use-keychain",
             Rule::ForwardAgent => "forward-agent",
+            Rule::AgentLifetimeUnbounded => "agent-lifetime-unbounded",
             Rule::KeyNotLoadable => "key-not-loadable",
             Rule::MalformedKey => "malformed-key",
             Rule::Unreadable => "unreadable",
@@ -196,6 +201,7 @@ impl Rule {
             | Rule::CacheWindowExceeded
             | Rule::UseKeychain
             | Rule::ForwardAgent
+            | Rule::AgentLifetimeUnbounded
             | Rule::KeyNotLoadable
             | Rule::Unreadable
             | Rule::PolicyLooseningIgnored
@@ -240,6 +246,9 @@ impl Rule {
             }
             Rule::UseKeychain => "ssh config stores passphrases in the macOS Keychain",
             Rule::ForwardAgent => "ssh config forwards the agent to every host",
+            Rule::AgentLifetimeUnbounded => {
+                "an ssh-agent keeps keys longer than the cache window, or forever"
+            }
             Rule::KeyNotLoadable => "the key is intact but OpenSSH will not load the file as it is",
             Rule::MalformedKey => "a file looks like a key but cannot be read as one",
             Rule::Unreadable => "a file could not be examined",
@@ -275,6 +284,7 @@ impl Rule {
             Rule::CacheWindowExceeded => sshconfig::EXPLAIN_WINDOW,
             Rule::UseKeychain => sshconfig::EXPLAIN_KEYCHAIN,
             Rule::ForwardAgent => sshconfig::EXPLAIN_FORWARD,
+            Rule::AgentLifetimeUnbounded => agents::EXPLAIN_UNBOUNDED,
             Rule::KeyNotLoadable => integrity::EXPLAIN_NOT_LOADABLE,
             Rule::MalformedKey => integrity::EXPLAIN_MALFORMED,
             Rule::Unreadable => integrity::EXPLAIN_UNREADABLE,
@@ -295,7 +305,10 @@ impl Rule {
             Rule::PassphraseWeak => cite::STRONG,
             Rule::FilePermissions | Rule::ForwardAgent | Rule::SkFlags => cite::LEAST,
             Rule::DuplicateKey | Rule::StrayPrivateKey | Rule::PrivateKeyOnServer => cite::PLACES,
-            Rule::CacheUnbounded | Rule::CacheWindowExceeded | Rule::UseKeychain => cite::CACHE,
+            Rule::CacheUnbounded
+            | Rule::CacheWindowExceeded
+            | Rule::UseKeychain
+            | Rule::AgentLifetimeUnbounded => cite::CACHE,
             Rule::AuthorizedKeyWeak => cite::RSA,
             Rule::KeyTooOld | Rule::CertificateExpired | Rule::CertificateExpiring => cite::LEAST,
             Rule::PolicyLooseningIgnored => cite::DENY,
@@ -340,6 +353,9 @@ impl Rule {
                 "Give AddKeysToAgent a lifetime within the window, e.g. `AddKeysToAgent 1h` in ~/.ssh/config."
             }
             Rule::UseKeychain => "Set `UseKeychain no` in ~/.ssh/config and remove the passphrase from the Keychain.",
+            Rule::AgentLifetimeUnbounded => {
+                "Start ssh-agent with a lifetime (ssh-agent -t 2h), set gpg-agent's default-cache-ttl-ssh and max-cache-ttl-ssh within the window, or let `keycheck agent` enforce the window."
+            }
             Rule::ForwardAgent => {
                 "Remove `ForwardAgent yes` from `Host *`; forward only to the hosts that need it, or use ProxyJump."
             }
@@ -472,6 +488,7 @@ pub fn judge(inventory: &Inventory, policy: &Policy, env: &Env) -> Evaluation {
     lifetime::check(&mut ctx);
     authorized::check(&mut ctx);
     sshconfig::check(&mut ctx);
+    agents::check(&mut ctx);
     integrity::check(&mut ctx);
     let found = std::mem::take(&mut ctx.out);
     let waived = exceptions::apply(&mut ctx, found);
@@ -671,6 +688,7 @@ mod tests {
                 "cache-window-exceeded",
                 "use-keychain",
                 "forward-agent",
+                "agent-lifetime-unbounded",
                 "key-not-loadable",
                 "malformed-key",
                 "unreadable",
