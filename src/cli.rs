@@ -2,6 +2,7 @@
 //! into an exit code: 0 no failing finding, 1 at least one failing finding, 2 usage,
 //! policy or runtime error. Only this module prints.
 
+mod cache;
 mod check;
 mod explain;
 mod policy;
@@ -39,6 +40,28 @@ enum Command {
     /// Show, validate or create policy files.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// The keys loaded in your ssh-agents and the policy's cache window.
+    #[command(subcommand)]
+    Cache(CacheCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum CacheCommand {
+    /// Each loaded identity: agent, fingerprint, comment, first seen, time left (exit 1 if
+    /// any is over the window).
+    Status(CacheArgs),
+    /// One pass: remove every identity over the window, and print what was removed.
+    Enforce(CacheArgs),
+}
+
+#[derive(Debug, Args)]
+struct CacheArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+    format: OutputFormat,
+    /// A policy file laid over the others (it may only tighten them).
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -142,6 +165,8 @@ pub fn run() -> ExitCode {
         Some(Command::Check(args)) => check::run(&args),
         Some(Command::Explain { rule }) => explain::run(rule.as_deref()),
         Some(Command::Policy(command)) => policy::run(&command),
+        Some(Command::Cache(CacheCommand::Status(args))) => cache::run(&args, false),
+        Some(Command::Cache(CacheCommand::Enforce(args))) => cache::run(&args, true),
     };
     match result {
         Ok(code) => code,

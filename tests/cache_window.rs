@@ -1,0 +1,201 @@
+//! `keycheck cache status | enforce` against real `ssh-agent`s: keys loaded without `-t`
+//! are removed once the policy's window has passed (as `ssh-add -l` confirms), keys inside
+//! it stay, and an agent restarted on the same socket starts a fresh clock.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// A foreground `ssh-agent -D -a SOCKET`, killed on drop.
+struct Agent {
+    child: Child,
+    socket: PathBuf,
+}
+
+impl Agent {
+    fn start(dir: &Path, extra: &[&str]) -> Agent {
+        let socket = dir.join("agent.sock");
+        let _ = std::fs::remove_file(&socket);
+        let child = Command::new("ssh-agent")
+            .args(extra)
+            .arg("-D")
+            .arg("-a")
+            .arg(&socket)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("ssh-agent must be installed: apt-get install openssh-client");
+        for _ in 0..200 {
+            if socket.exists() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(socket.exists(), "ssh-agent did not create its socket");
+        Agent { child, socket }
+    }
+
+    fn add(&self, key: &Path) {
+        support::run_ok(
+            Command::new("ssh-add")
+                .arg(key)
+                .env("SSH_AUTH_SOCK", &self.socket)
+                .stdin(Stdio::null()),
+        );
+    }
+
+    fn listed(&self) -> String {
+        let out = Command::new("ssh-add")
+            .args(["-l", "-E", "sha256"])
+            .env("SSH_AUTH_SOCK", &self.socket)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct World {
+    dir: tempfile::TempDir,
+}
+
+impl World {
+    fn new(window: &str) -> World {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join(".ssh")).unwrap();
+        std::fs::write(
+            dir.path().join("policy.toml"),
+            format!("version = 1\n[cache]\nlaptop = \"{window}\"\n"),
+        )
+        .unwrap();
+        World { dir }
+    }
+
+    fn key(&self, name: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        support::run_ok(
+            Command::new("ssh-keygen")
+                .args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f"])
+                .arg(&path),
+        );
+        path
+    }
+
+    fn cache(&self, agent: &Agent, what: &str) -> (i32, Value) {
+        let out = support::run(
+            support::keycheck(self.dir.path())
+                .args(["cache", what, "--format", "json", "--policy"])
+                .arg(self.dir.path().join("policy.toml"))
+                .env("SSH_AUTH_SOCK", &agent.socket)
+                .env("KEYCHECK_STATE_DIR", self.dir.path().join("state")),
+        );
+        let doc = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "not JSON ({e}): {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        (out.status.code().unwrap(), doc)
+    }
+}
+
+fn verdicts(doc: &Value) -> Vec<(String, String)> {
+    doc["agents"][0]["identities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["comment"].as_str().unwrap().to_owned(),
+                i["verdict"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn keys_over_the_window_are_removed_and_the_others_stay() {
+    support::require_tools();
+    let w = World::new("2s");
+    let agent = Agent::start(w.dir.path(), &[]);
+    let (old, young) = (w.key("old"), w.key("young"));
+    agent.add(&old);
+    let (code, doc) = w.cache(&agent, "status");
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(verdicts(&doc), [("old".to_owned(), "ok".to_owned())]);
+    assert_eq!(doc["agents"][0]["kind"]["agent"], "openssh", "{doc:#}");
+    assert_eq!(doc["agents"][0]["pid"], agent.child.id(), "{doc:#}");
+
+    std::thread::sleep(Duration::from_millis(2200));
+    agent.add(&young);
+    // `status` reports but never removes.
+    let (code, doc) = w.cache(&agent, "status");
+    assert_eq!(code, 1, "{doc:#}");
+    assert!(
+        verdicts(&doc).contains(&("old".to_owned(), "expired".to_owned())),
+        "{doc:#}"
+    );
+    assert!(agent.listed().contains(" old "), "{}", agent.listed());
+
+    // Re-adding the old key does not reset keycheck's clock (it does reset OpenSSH's).
+    agent.add(&old);
+    let (code, doc) = w.cache(&agent, "enforce");
+    assert_eq!(code, 0, "{doc:#}");
+    let v = verdicts(&doc);
+    assert!(
+        v.contains(&("old".to_owned(), "removed".to_owned())),
+        "{doc:#}"
+    );
+    assert!(
+        v.contains(&("young".to_owned(), "ok".to_owned())),
+        "{doc:#}"
+    );
+    let listed = agent.listed();
+    assert!(!listed.contains(" old "), "{listed}");
+    assert!(listed.contains(" young "), "{listed}");
+}
+
+#[test]
+fn a_restarted_agent_on_the_same_socket_starts_a_fresh_clock() {
+    support::require_tools();
+    let w = World::new("2s");
+    let key = w.key("k");
+    let agent = Agent::start(w.dir.path(), &[]);
+    agent.add(&key);
+    w.cache(&agent, "status");
+    std::thread::sleep(Duration::from_millis(2200));
+    drop(agent);
+    let agent = Agent::start(w.dir.path(), &[]);
+    agent.add(&key);
+    let (code, doc) = w.cache(&agent, "enforce");
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(verdicts(&doc), [("k".to_owned(), "ok".to_owned())]);
+    assert!(agent.listed().contains(" k "));
+}
+
+#[test]
+fn no_agent_is_not_an_error() {
+    support::require_tools();
+    let w = World::new("2h");
+    let out = support::run(
+        support::keycheck(w.dir.path())
+            .args(["cache", "status"])
+            .env_remove("SSH_AUTH_SOCK")
+            .env("KEYCHECK_STATE_DIR", w.dir.path().join("state")),
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no ssh-agent found"));
+}
