@@ -110,6 +110,23 @@ pub struct Inventory {
     pub ssh_config: Option<crate::sshconfig::SshConfigFacts>,
     /// `authorized_keys` files read, with their entries.
     pub authorized_keys: Vec<AuthorizedFile>,
+    /// The user's ssh-agents (`$SSH_AUTH_SOCK`, `IdentityAgent`), when they were read.
+    pub agents: Vec<AgentFacts>,
+}
+
+/// One ssh-agent socket of the user and what is behind it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AgentFacts {
+    /// The socket, as shown in paths.
+    pub socket: String,
+    /// What agent serves it and how long it keeps keys, when it could be told.
+    pub kind: Option<crate::sshagent::kind::AgentKind>,
+    /// The agent process, when found.
+    pub pid: Option<u32>,
+    /// How many identities it holds now.
+    pub identities: usize,
+    /// Why it could not be read (refused, not answering), if so.
+    pub error: Option<String>,
 }
 
 /// One `authorized_keys` file and its entries.

@@ -199,3 +199,103 @@ fn no_agent_is_not_an_error() {
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("no ssh-agent found"));
 }
+
+/// `keycheck check --format json` with `SSH_AUTH_SOCK` set; the rule ids found.
+fn check_rules(w: &World, socket: &Path, gnupg: Option<&Path>) -> Vec<String> {
+    let mut cmd = support::keycheck(w.dir.path());
+    cmd.args(["check", "--format", "json"])
+        .env("SSH_AUTH_SOCK", socket)
+        .env("KEYCHECK_STATE_DIR", w.dir.path().join("state"));
+    if let Some(home) = gnupg {
+        cmd.env("GNUPGHOME", home);
+    }
+    let out = support::run(&mut cmd);
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        doc["agents"][0]["socket"],
+        socket.display().to_string(),
+        "{doc:#}"
+    );
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn check_audits_how_long_each_agent_keeps_keys() {
+    support::require_tools();
+    let w = World::new("2h");
+    let unbounded = ["agent-lifetime-unbounded".to_owned()];
+    for (args, expect) in [
+        (&[][..], &unbounded[..]),
+        (&["-t", "4h"][..], &unbounded[..]),
+        (&["-t", "1h"][..], &[][..]),
+    ] {
+        let agent = Agent::start(w.dir.path(), args);
+        assert_eq!(
+            check_rules(&w, &agent.socket, None),
+            expect,
+            "ssh-agent {args:?}"
+        );
+    }
+}
+
+#[test]
+fn check_audits_gpg_agent_ttls() {
+    support::require_tools();
+    let w = World::new("2h");
+    // GnuPG's socket paths are limited in length: keep its home short.
+    let home = tempfile::Builder::new()
+        .prefix("kc-gpg")
+        .tempdir_in("/tmp")
+        .unwrap();
+    std::fs::set_permissions(
+        home.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .unwrap();
+    for (conf, expect) in [
+        ("default-cache-ttl-ssh 600\nmax-cache-ttl-ssh 14400\n", 1),
+        ("default-cache-ttl-ssh 600\nmax-cache-ttl-ssh 3600\n", 0),
+    ] {
+        std::fs::write(home.path().join("gpg-agent.conf"), conf).unwrap();
+        let started = Command::new("gpg-agent")
+            .args(["--daemon", "--enable-ssh-support", "--homedir"])
+            .arg(home.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("gpg-agent must be installed: apt-get install gpg-agent");
+        assert!(started.success());
+        let socket = home.path().join("S.gpg-agent.ssh");
+        let socket = if socket.exists() {
+            socket
+        } else {
+            let out = Command::new("gpgconf")
+                .args(["--homedir"])
+                .arg(home.path())
+                .args(["--list-dirs", "agent-ssh-socket"])
+                .output()
+                .unwrap();
+            PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+        };
+        let found = check_rules(&w, &socket, Some(home.path()));
+        let _ = Command::new("gpgconf")
+            .args(["--homedir"])
+            .arg(home.path())
+            .args(["--kill", "gpg-agent"])
+            .status();
+        assert_eq!(
+            found
+                .iter()
+                .filter(|r| *r == "agent-lifetime-unbounded")
+                .count(),
+            expect,
+            "{conf}: {found:?}"
+        );
+    }
+}

@@ -2,15 +2,17 @@
 //! how long each has left in the policy's cache window, and one enforcement pass.
 
 use std::io::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
 use serde::Serialize;
 
 use keycheck::daemon::expiry::{AgentInstance, CacheState, Verdict};
+use keycheck::inventory::AgentFacts;
 use keycheck::policy::Policy;
 use keycheck::sshagent::kind::AgentKind;
+use keycheck::sshconfig::SshConfigFacts;
 use keycheck::sys::agent_process;
 use keycheck::sys::ssh_agent::{self, ConnectOptions};
 use keycheck::sys::{sshconfig, state};
@@ -81,16 +83,9 @@ pub(super) fn run(args: &CacheArgs, enforce: bool) -> Result<ExitCode> {
     })
 }
 
-/// One pass over every agent socket of this user: list, judge, and with `enforce`
-/// remove what is over the window. The first-seen clock is persisted.
-fn pass(policy: &Policy, enforce: bool) -> Result<CacheDocument> {
-    let now = u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(0);
-    let window = policy.cache_window().as_secs();
-    let uid = rustix::process::geteuid().as_raw();
-    let home = directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf());
-    let identity_agents: Vec<String> = home
-        .as_deref()
-        .and_then(|h| sshconfig::read_ssh_config(Path::new("ssh"), h, None).ok())
+/// The user's agent sockets: `$SSH_AUTH_SOCK` and every `IdentityAgent` of the ssh config.
+pub(super) fn agent_sockets(home: Option<&Path>, config: Option<&SshConfigFacts>) -> Vec<PathBuf> {
+    let identity_agents: Vec<String> = config
         .map(|c| {
             c.hosts
                 .iter()
@@ -98,11 +93,52 @@ fn pass(policy: &Policy, enforce: bool) -> Result<CacheDocument> {
                 .collect()
         })
         .unwrap_or_default();
-    let sockets = agent_process::user_agent_sockets(
+    agent_process::user_agent_sockets(
         std::env::var_os("SSH_AUTH_SOCK").as_deref(),
         &identity_agents,
-        home.as_deref().unwrap_or(Path::new("/")),
-    );
+        home.unwrap_or(Path::new("/")),
+    )
+}
+
+/// What `keycheck check` records about one agent: what it is and how many keys it holds.
+pub(super) fn agent_facts(socket: &Path, uid: u32) -> AgentFacts {
+    let mut facts = AgentFacts {
+        socket: socket.display().to_string(),
+        kind: None,
+        pid: None,
+        identities: 0,
+        error: None,
+    };
+    let mut conn = match ssh_agent::connect(socket, &ConnectOptions::default()) {
+        Ok(c) => c,
+        Err(e) => {
+            facts.error = Some(e.to_string());
+            return facts;
+        }
+    };
+    let peer = u32::try_from(conn.peer.pid).ok().filter(|p| *p > 0);
+    if let Ok(p) = agent_process::identify(socket, peer, uid) {
+        facts.pid = Some(p.pid);
+        facts.kind = Some(p.kind);
+    }
+    match conn.list_identities() {
+        Ok(ids) => facts.identities = ids.len(),
+        Err(e) => facts.error = Some(e.to_string()),
+    }
+    facts
+}
+
+/// One pass over every agent socket of this user: list, judge, and with `enforce`
+/// remove what is over the window. The first-seen clock is persisted.
+fn pass(policy: &Policy, enforce: bool) -> Result<CacheDocument> {
+    let now = u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(0);
+    let window = policy.cache_window().as_secs();
+    let uid = rustix::process::geteuid().as_raw();
+    let home = directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf());
+    let config = home
+        .as_deref()
+        .and_then(|h| sshconfig::read_ssh_config(Path::new("ssh"), h, None).ok());
+    let sockets = agent_sockets(home.as_deref(), config.as_ref());
 
     let dir = state::state_dir().context("cannot find a state directory for keycheck")?;
     let mut cache = load_state(&dir);

@@ -72,6 +72,12 @@ pub(super) fn run(args: &CheckArgs) -> Result<ExitCode> {
                 }
                 Err(e) => eprintln!("keycheck: ssh config not checked: {e}"),
             }
+            let uid = rustix::process::geteuid().as_raw();
+            inventory.agents =
+                super::cache::agent_sockets(Some(home), inventory.ssh_config.as_ref())
+                    .iter()
+                    .map(|socket| super::cache::agent_facts(socket, uid))
+                    .collect();
             let named: Vec<PathBuf> = identity_files
                 .iter()
                 .filter(|p| p.is_file() && !p.starts_with(&dot_ssh))

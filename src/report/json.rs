@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::Summary;
 use crate::finding::Finding;
-use crate::inventory::{Audit, Found, Inventory, KeyRecord, Skipped};
+use crate::inventory::{AgentFacts, Audit, Found, Inventory, KeyRecord, Skipped};
 use crate::rules::Evaluation;
 use std::collections::BTreeMap;
 
@@ -26,6 +26,8 @@ struct CheckDocument<'a> {
     found: &'a BTreeMap<String, Found>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     passphrase_audit: &'a BTreeMap<String, Audit>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    agents: &'a [AgentFacts],
     errors: Vec<ErrorEntry<'a>>,
     skipped: &'a [Skipped],
     summary: Summary,
@@ -70,6 +72,7 @@ pub fn write_check(
         waived: &evaluation.waived,
         found: &inventory.found,
         passphrase_audit: &inventory.passphrase_audit,
+        agents: &inventory.agents,
         errors,
         skipped: &inventory.skipped,
         summary: Summary {
