@@ -42,23 +42,6 @@ const AS_NOBODY: &str = "KEYCHECK_AGENT_TEST_AS_NOBODY";
 // Helpers
 // ---------------------------------------------------------------------------------------
 
-/// Fails the test unless the agents and gpgconf can be run.
-fn require_agents() {
-    for tool in ["ssh-agent", "gpg-agent", "gpgconf", "gpg-connect-agent"] {
-        let found = Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .stdout(Stdio::null())
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        assert!(
-            found,
-            "`{tool}` is not installed; these tests need the real agents, they never skip: \
-             apt-get install openssh-client gpg-agent"
-        );
-    }
-}
-
 fn uid() -> u32 {
     rustix::process::geteuid().as_raw()
 }
@@ -293,7 +276,7 @@ fn openssh(lifetime_secs: Option<u64>) -> AgentKind {
 
 #[test]
 fn foreground_agent_is_its_own_peer_pid() {
-    require_agents();
+    support::require_tools();
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("fg agent.sock");
     let agent = start_foreground_ssh_agent(&socket, &[]);
@@ -323,7 +306,7 @@ fn foreground_agent_is_its_own_peer_pid() {
 
 #[test]
 fn daemonized_agent_is_found_past_its_exited_parent() {
-    require_agents();
+    support::require_tools();
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("agent.sock");
     let (agent, reported, parent) = start_ssh_agent(&["-a", socket.to_str().unwrap()]);
@@ -363,7 +346,7 @@ fn daemonized_agent_is_found_past_its_exited_parent() {
 #[test]
 fn default_socket_agent_is_found() {
     // `eval $(ssh-agent -s)`: the socket is /tmp/ssh-XXXXXXXXXX/agent.<parent pid>.
-    require_agents();
+    support::require_tools();
     let (agent, socket, parent) = start_ssh_agent(&[]);
     assert!(
         socket
@@ -385,7 +368,7 @@ fn default_socket_agent_is_found() {
 
 #[test]
 fn lifetime_comes_from_the_command_line() {
-    require_agents();
+    support::require_tools();
     let dir = tempfile::tempdir().unwrap();
     for (args, lifetime) in [
         (&["-t", "1h"][..], 3600),
@@ -409,7 +392,7 @@ fn lifetime_comes_from_the_command_line() {
 
 #[test]
 fn restarted_agent_is_another_instance() {
-    require_agents();
+    support::require_tools();
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("agent.sock");
     let (first, _, _) = start_ssh_agent(&["-a", socket.to_str().unwrap()]);
@@ -437,7 +420,7 @@ fn restarted_agent_is_another_instance() {
 
 #[test]
 fn gpg_agent_with_its_configuration() {
-    require_agents();
+    support::require_tools();
     let dir = tempfile::tempdir().unwrap();
     let agent = start_gpg_agent(
         &dir.path().join("gnupg"),
@@ -464,7 +447,7 @@ fn gpg_agent_with_its_configuration() {
 
 #[test]
 fn gpg_agent_defaults_and_command_line() {
-    require_agents();
+    support::require_tools();
     let dir = tempfile::tempdir().unwrap();
     // No gpg-agent.conf: gpgconf gives the built-in defaults; the command line overrides.
     let agent = start_gpg_agent(
@@ -507,7 +490,7 @@ fn gpg_agent_defaults_and_command_line() {
 
 #[test]
 fn a_dead_agent_leaves_nothing_listening() {
-    require_agents();
+    support::require_tools();
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("agent.sock");
     let agent = start_foreground_ssh_agent(&socket, &[]);
@@ -527,7 +510,7 @@ fn a_dead_agent_leaves_nothing_listening() {
 
 #[test]
 fn hidden_agents_are_found_without_their_open_files() {
-    require_agents();
+    support::require_tools();
     if uid() == 0 && std::env::var_os(AS_NOBODY).is_none() {
         // Root reads everything: run this test again as nobody.
         let exe = std::env::current_exe().expect("the test binary");

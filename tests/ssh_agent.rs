@@ -44,27 +44,6 @@ const SHORT: Duration = Duration::from_millis(300);
 // Tools, keys, agents
 // ---------------------------------------------------------------------------------------
 
-/// Panics (fails the test) unless the real tools can be run, and unless we are root.
-fn require_tools() {
-    for tool in ["ssh-agent", "ssh-add", "ssh-keygen", "setpriv"] {
-        let found = Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(
-            found,
-            "`{tool}` is not installed; these tests need the real tools, they never skip: \
-             apt-get install openssh-client util-linux"
-        );
-    }
-    assert_eq!(
-        rustix::process::geteuid().as_raw(),
-        0,
-        "these tests make sockets owned by another user: run them as root"
-    );
-}
-
 /// One key the tests load into agents.
 #[derive(Debug)]
 struct TestKey {
@@ -89,7 +68,7 @@ struct Keys {
 fn keys() -> &'static Keys {
     static KEYS: OnceLock<Keys> = OnceLock::new();
     KEYS.get_or_init(|| {
-        require_tools();
+        support::require_tools();
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("keycheck-agent-keys");
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).expect("create the key dir");
@@ -135,7 +114,7 @@ struct Agent {
 impl Agent {
     /// `ssh-agent -D -a SOCKET` (stays in the foreground: SO_PEERCRED shows its pid).
     fn foreground() -> Agent {
-        require_tools();
+        support::require_tools();
         let dir = tempfile::tempdir().expect("temp dir");
         let socket = dir.path().join("agent.sock");
         let child = Command::new("ssh-agent")
@@ -161,7 +140,7 @@ impl Agent {
     /// `ssh-agent -a SOCKET -s`: forks into the background after listening, so the pid
     /// SO_PEERCRED reports is its parent's, which has exited.
     fn daemonized() -> Agent {
-        require_tools();
+        support::require_tools();
         let dir = tempfile::tempdir().expect("temp dir");
         let socket = dir.path().join("agent.sock");
         let out = run_ok(Command::new("ssh-agent").arg("-a").arg(&socket).arg("-s"));
@@ -470,7 +449,7 @@ fn a_symlink_to_your_own_agent_is_followed() {
 
 #[test]
 fn an_agent_running_as_another_user_is_refused() {
-    require_tools();
+    support::require_tools();
     // nobody must reach the socket dir: a 0777 dir under a 0755 temp dir.
     let dir = tempfile::tempdir().expect("temp dir");
     fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod");

@@ -29,9 +29,21 @@ pub const DEADLINE: Duration = Duration::from_secs(10);
 // Tools
 // ---------------------------------------------------------------------------------------
 
-/// Panics (fails the test) unless `ssh-keygen` and `puttygen` can be run.
+/// Panics (fails the test) unless every real tool the tests use can be run.
+/// `scripts/test.sh` installs them; a missing one fails loudly, it never skips.
 pub fn require_tools() {
-    for tool in ["ssh-keygen", "ssh", "puttygen", "openssl"] {
+    for tool in [
+        "ssh-keygen",
+        "ssh",
+        "ssh-agent",
+        "ssh-add",
+        "puttygen",
+        "openssl",
+        "gpg-agent",
+        "gpgconf",
+        "gpg-connect-agent",
+        "setpriv",
+    ] {
         let found = Command::new("sh")
             .args(["-c", &format!("command -v {tool}")])
             .stdout(Stdio::null())
@@ -41,7 +53,8 @@ pub fn require_tools() {
         assert!(
             found,
             "`{tool}` is not installed; these tests need the real tools, they never skip: \
-             apt-get install openssh-client putty-tools openssl"
+             bash scripts/test.sh installs them (openssh-client putty-tools openssl gpg-agent \
+             gpgconf util-linux)"
         );
     }
 }
