@@ -55,19 +55,6 @@ fn peer_pid(socket: &Path) -> u32 {
     u32::try_from(cred.pid.as_raw_nonzero().get()).expect("positive pid")
 }
 
-/// Waits until something listens on the socket.
-fn wait_for_socket(socket: &Path) {
-    let deadline = Instant::now() + PATIENCE;
-    while UnixStream::connect(socket).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "nothing listens on {} after {PATIENCE:?}",
-            socket.display()
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 /// Returns true if and only if the process is gone (or a zombie nobody reaped yet).
 fn is_gone(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
@@ -161,7 +148,7 @@ fn start_ssh_agent(args: &[&str]) -> (Daemon, PathBuf, u32) {
         .expect("SSH_AGENT_PID is a number");
     let socket = PathBuf::from(value("SSH_AUTH_SOCK"));
     let daemon = Daemon { pid };
-    wait_for_socket(&socket);
+    support::wait_for_listener(&socket);
     (daemon, socket, parent)
 }
 
@@ -178,7 +165,7 @@ fn start_foreground_ssh_agent(socket: &Path, args: &[&str]) -> Foreground {
         .spawn()
         .expect("run ssh-agent -D");
     let agent = Foreground(child);
-    wait_for_socket(socket);
+    support::wait_for_listener(socket);
     agent
 }
 
@@ -258,7 +245,7 @@ fn start_gpg_agent(home: &Path, conf: Option<&str>, args: &[&str]) -> GpgAgent {
         pid,
         parent,
     };
-    wait_for_socket(&agent.socket);
+    support::wait_for_listener(&agent.socket);
     agent
 }
 
@@ -513,7 +500,7 @@ fn hidden_agents_are_found_without_their_open_files() {
     support::require_tools();
     if uid() == 0 && std::env::var_os(AS_NOBODY).is_none() {
         // Root reads everything: run this test again as nobody.
-        let exe = std::env::current_exe().expect("the test binary");
+        let exe = support::test_binary_for_nobody();
         let out = run(Command::new(exe)
             .args([
                 "hidden_agents_are_found_without_their_open_files",

@@ -31,13 +31,7 @@ impl Agent {
             .stderr(Stdio::null())
             .spawn()
             .expect("ssh-agent must be installed: apt-get install openssh-client");
-        for _ in 0..200 {
-            if socket.exists() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        assert!(socket.exists(), "ssh-agent did not create its socket");
+        support::wait_for_listener(&socket);
         Agent { child, socket }
     }
 

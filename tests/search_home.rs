@@ -693,7 +693,7 @@ fn unreadable_directory_is_an_error_and_the_walk_goes_on() {
         let out_dir = mkdirs(&tmp.path().join("out"));
         fs::set_permissions(&out_dir, fs::Permissions::from_mode(0o777)).expect("chmod");
         let out = out_dir.join("result.txt");
-        let exe = std::env::current_exe().expect("test binary");
+        let exe = support::test_binary_for_nobody();
         let run = support::run_with_deadline(
             Command::new("setpriv")
                 .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])

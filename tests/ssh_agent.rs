@@ -133,7 +133,7 @@ impl Agent {
             pid,
             child: Some(child),
         };
-        wait_for_socket(&agent.socket);
+        support::wait_for_listener(&agent.socket);
         agent
     }
 
@@ -156,7 +156,7 @@ impl Agent {
             pid,
             child: None,
         };
-        wait_for_socket(&agent.socket);
+        support::wait_for_listener(&agent.socket);
         agent
     }
 
@@ -250,18 +250,6 @@ impl Drop for KillOnDrop {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
-    }
-}
-
-fn wait_for_socket(socket: &Path) {
-    let start = Instant::now();
-    while !socket.exists() {
-        assert!(
-            start.elapsed() < BOUND,
-            "ssh-agent did not create {}",
-            socket.display()
-        );
-        thread::sleep(Duration::from_millis(5));
     }
 }
 
@@ -473,7 +461,7 @@ fn an_agent_running_as_another_user_is_refused() {
         .spawn()
         .expect("start ssh-agent as nobody");
     let agent = KillOnDrop(child);
-    wait_for_socket(&socket);
+    support::wait_for_listener(&socket);
     // The file now looks like ours: only SO_PEERCRED can tell.
     chown(&socket, Some(0), Some(0)).expect("chown the socket to root");
     let err = connect(&socket, &ConnectOptions::default()).expect_err("refused");

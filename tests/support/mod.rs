@@ -1248,3 +1248,36 @@ pub fn is_root() -> bool {
     let out = run(Command::new("id").arg("-u"));
     String::from_utf8_lossy(&out.stdout).trim() == "0"
 }
+
+/// Waits until something accepts connections on `socket` (an agent binds its socket a
+/// moment before it listens, so the file existing is not enough), for at most 10 s.
+pub fn wait_for_listener(socket: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::os::unix::net::UnixStream::connect(socket).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "nothing listens on {} after 10 s",
+            socket.display()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// A copy of the running test binary that another user (nobody) can execute: the
+/// checkout may live under a directory only its owner can enter (a root home), so tests
+/// that re-run themselves as nobody run this copy, from a 0755 directory in the temp dir.
+pub fn test_binary_for_nobody() -> PathBuf {
+    use std::os::unix::fs::PermissionsExt as _;
+    let exe = std::env::current_exe().expect("the test binary");
+    let dir = std::env::temp_dir().join(format!("keycheck-as-nobody-{}", std::process::id()));
+    fs::create_dir_all(&dir).expect("create a dir for the test binary");
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).expect("chmod 755");
+    let copy = dir.join(exe.file_name().expect("binary name"));
+    if !copy.exists() {
+        let tmp = dir.join(format!(".copy-{:?}", std::thread::current().id()));
+        fs::copy(&exe, &tmp).expect("copy the test binary");
+        fs::set_permissions(&tmp, fs::Permissions::from_mode(0o755)).expect("chmod 755");
+        let _ = fs::rename(&tmp, &copy);
+    }
+    copy
+}
