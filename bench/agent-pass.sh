@@ -49,8 +49,9 @@ for i in $(seq -w 1 50); do
     ssh-keygen -q -N '' -C "bench key $i" "${args[@]}" -f "$k" </dev/null >/dev/null
 done
 
-(cd "$repo" && cargo build --release --quiet --example agent_pass)
+(cd "$repo" && cargo build --release --quiet --example agent_pass --bin keycheck)
 agent_pass="$repo/target/release/examples/agent_pass"
+keycheck="$repo/target/release/keycheck"
 
 agent_pid=
 scratch=$(mktemp -d)
@@ -134,6 +135,19 @@ PY
     # and the socket calls.
     echo "keycheck's agent pass: $(awk '$NF ~ /^(statx|geteuid|socket|connect|setsockopt|getsockopt|sendto|recvfrom|sendmsg|recvmsg)$/ \
         { printf "%s%s %s", sep, $NF, $4; sep = ", " }' "$out/strace-keycheck-$n.txt")" >>"$results"
+    # The whole command a timer would run, `keycheck cache status` (ssh -G for IdentityAgent,
+    # finding the agent process, reading and writing the state file), with an empty home.
+    mkdir -p "$scratch/home"
+    status_cmd="env HOME=$scratch/home KEYCHECK_STATE_DIR=$scratch/state-$n SSH_AUTH_SOCK=$sock $keycheck cache status --format json"
+    hyperfine -N -i --style none --warmup 3 --runs 50 --export-json "$out/cache-status-$n.json" \
+        "$status_cmd" >/dev/null 2>>"$out/hyperfine.log"
+    strace -f -c -o "$out/strace-cache-status-$n.txt" $status_cmd >/dev/null || true
+    python3 - "$out/cache-status-$n.json" "$(calls "$out/strace-cache-status-$n.txt")" >>"$results" <<'PY'
+import json, statistics, sys
+w = json.load(open(sys.argv[1]))["results"][0]["times"]
+print(f"keycheck cache status (whole command): median {statistics.median(w)*1e3:.2f} ms, "
+      f"mean {statistics.mean(w)*1e3:.2f} ms over {len(w)} runs, {sys.argv[2]} syscalls")
+PY
     kill "$agent_pid"
     wait "$agent_pid" 2>/dev/null || true
     agent_pid=
