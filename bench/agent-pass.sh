@@ -24,12 +24,7 @@ runs=${RUNS:-300}
 warmup=${WARMUP:-20}
 rounds=${ROUNDS:-3}
 
-need() { command -v "$1" >/dev/null 2>&1; }
-install() {
-    echo "bench: installing $1" >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null 2>&1 ||
-        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null; }
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need hyperfine || install hyperfine
 need strace || install strace
 for tool in ssh-agent ssh-add ssh-keygen cargo python3; do

@@ -24,11 +24,8 @@ for n in "${sizes[@]}"; do [ "$n" -gt "$max" ] && max=$n; done
 [ "$max" -lt 2000 ] && max=2000
 POOL_VERSION=1
 
-need() { command -v "$1" >/dev/null 2>&1; }
-if ! need hyperfine; then
-    echo "bench: installing hyperfine" >&2
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine >/dev/null
-fi
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+need hyperfine || install hyperfine
 need ssh-keygen || { echo "bench: ssh-keygen missing: apt-get install openssh-client" >&2; exit 1; }
 
 # --- the key pool -----------------------------------------------------------------------

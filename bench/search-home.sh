@@ -29,12 +29,7 @@ files=${FILES:-200000}
 runs=${RUNS:-20}
 PATTERN='-----BEGIN .*PRIVATE KEY-----'
 
-need() { command -v "$1" >/dev/null 2>&1; }
-install() {
-    echo "bench: installing $1" >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null 2>&1 ||
-        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null; }
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need hyperfine || install hyperfine
 need rg || install ripgrep
 for tool in ssh-keygen puttygen openssl python3; do

@@ -62,28 +62,10 @@ fn main() -> ExitCode {
                 id.bits.map_or_else(|| "?".to_owned(), |b| b.to_string()),
                 id.fingerprint.as_deref().unwrap_or("?"),
                 id.comment,
-                ssh_add_type(id.algorithm.as_deref().unwrap_or("?")),
+                id.ssh_add_type(),
             );
         }
         let _ = out.flush();
     }
     ExitCode::SUCCESS
-}
-
-/// The type `ssh-add -l` shows in parentheses (OpenSSH `sshkey_type`).
-fn ssh_add_type(algorithm: &str) -> String {
-    let (plain, cert) = match algorithm.strip_suffix("-cert-v01@openssh.com") {
-        Some(plain) => (plain, "-CERT"),
-        None => (algorithm, ""),
-    };
-    let base = match plain {
-        "ssh-ed25519" => "ED25519",
-        "ssh-rsa" => "RSA",
-        "ssh-dss" => "DSA",
-        "sk-ssh-ed25519@openssh.com" => "ED25519-SK",
-        "sk-ecdsa-sha2-nistp256@openssh.com" => "ECDSA-SK",
-        p if p.starts_with("ecdsa-sha2-") => "ECDSA",
-        other => other,
-    };
-    format!("{base}{cert}")
 }

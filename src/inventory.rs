@@ -152,17 +152,22 @@ impl Inventory {
                 self.keys.push(key);
             }
         }
-        let seen = |list: &[String], p: &str| list.iter().any(|x| x == p);
-        let malformed: Vec<String> = self.malformed.iter().map(|m| m.path.clone()).collect();
+        let malformed: std::collections::BTreeSet<String> =
+            self.malformed.iter().map(|m| m.path.clone()).collect();
         self.malformed.extend(
             other
                 .malformed
                 .into_iter()
-                .filter(|m| !seen(&malformed, &m.path)),
+                .filter(|m| !malformed.contains(&m.path)),
         );
-        let errors: Vec<String> = self.errors.iter().map(|e| e.path.clone()).collect();
-        self.errors
-            .extend(other.errors.into_iter().filter(|e| !seen(&errors, &e.path)));
+        let errors: std::collections::BTreeSet<String> =
+            self.errors.iter().map(|e| e.path.clone()).collect();
+        self.errors.extend(
+            other
+                .errors
+                .into_iter()
+                .filter(|e| !errors.contains(&e.path)),
+        );
         self.skipped.extend(other.skipped);
         self.dirs.extend(other.dirs);
         self.keys.sort_by(|a, b| a.path.cmp(&b.path));

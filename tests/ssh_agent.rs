@@ -253,23 +253,6 @@ impl Drop for KillOnDrop {
     }
 }
 
-/// The type `ssh-add -l` prints in parentheses for an algorithm name (sshkey.c
-/// `sshkey_type`).
-fn ssh_add_type(algorithm: &str) -> String {
-    let (plain, cert) = match algorithm.strip_suffix("-cert-v01@openssh.com") {
-        Some(plain) => (plain, "-CERT"),
-        None => (algorithm, ""),
-    };
-    let base = match plain {
-        "ssh-ed25519" => "ED25519",
-        "ssh-rsa" => "RSA",
-        "ssh-dss" => "DSA",
-        p if p.starts_with("ecdsa-sha2-") => "ECDSA",
-        other => panic!("no ssh-add type for {other}"),
-    };
-    format!("{base}{cert}")
-}
-
 /// What keycheck lists, in `ssh-add -l`'s terms.
 fn as_ssh_add_l(list: &[Identity]) -> BTreeSet<(u32, String, String, String)> {
     list.iter()
@@ -278,7 +261,7 @@ fn as_ssh_add_l(list: &[Identity]) -> BTreeSet<(u32, String, String, String)> {
                 id.bits.expect("bits"),
                 id.fingerprint.clone().expect("fingerprint"),
                 id.comment.clone(),
-                ssh_add_type(id.algorithm.as_deref().expect("algorithm")),
+                id.ssh_add_type(),
             )
         })
         .collect()

@@ -12,9 +12,10 @@ use keycheck::daemon::expiry::{AgentInstance, CacheState, Verdict};
 use keycheck::inventory::AgentFacts;
 use keycheck::policy::Policy;
 use keycheck::sshagent::kind::AgentKind;
+use keycheck::sshagent::protocol::Identity;
 use keycheck::sshconfig::SshConfigFacts;
-use keycheck::sys::agent_process;
-use keycheck::sys::ssh_agent::{self, ConnectOptions};
+use keycheck::sys::agent_process::{self, AgentProcess};
+use keycheck::sys::ssh_agent::{self, AgentConnection, ConnectOptions};
 use keycheck::sys::{sshconfig, state};
 
 use super::{CacheArgs, OutputFormat};
@@ -100,6 +101,29 @@ pub(super) fn agent_sockets(home: Option<&Path>, config: Option<&SshConfigFacts>
     )
 }
 
+/// An agent connected to (after the trust checks), the process behind it when it could
+/// be found, and the identities it holds.
+struct Opened {
+    conn: AgentConnection,
+    process: Option<AgentProcess>,
+    identities: Vec<Identity>,
+}
+
+/// Connects to `socket`, identifies the agent process and lists its identities; the
+/// error is one line for people.
+fn open(socket: &Path, uid: u32) -> Result<Opened, String> {
+    let mut conn =
+        ssh_agent::connect(socket, &ConnectOptions::default()).map_err(|e| e.to_string())?;
+    let peer = u32::try_from(conn.peer.pid).ok().filter(|p| *p > 0);
+    let process = agent_process::identify(socket, peer, uid).ok();
+    let identities = conn.list_identities().map_err(|e| e.to_string())?;
+    Ok(Opened {
+        conn,
+        process,
+        identities,
+    })
+}
+
 /// What `keycheck check` records about one agent: what it is and how many keys it holds.
 pub(super) fn agent_facts(socket: &Path, uid: u32) -> AgentFacts {
     let mut facts = AgentFacts {
@@ -109,21 +133,13 @@ pub(super) fn agent_facts(socket: &Path, uid: u32) -> AgentFacts {
         identities: 0,
         error: None,
     };
-    let mut conn = match ssh_agent::connect(socket, &ConnectOptions::default()) {
-        Ok(c) => c,
-        Err(e) => {
-            facts.error = Some(e.to_string());
-            return facts;
+    match open(socket, uid) {
+        Ok(o) => {
+            facts.pid = o.process.as_ref().map(|p| p.pid);
+            facts.kind = o.process.map(|p| p.kind);
+            facts.identities = o.identities.len();
         }
-    };
-    let peer = u32::try_from(conn.peer.pid).ok().filter(|p| *p > 0);
-    if let Ok(p) = agent_process::identify(socket, peer, uid) {
-        facts.pid = Some(p.pid);
-        facts.kind = Some(p.kind);
-    }
-    match conn.list_identities() {
-        Ok(ids) => facts.identities = ids.len(),
-        Err(e) => facts.error = Some(e.to_string()),
+        Err(e) => facts.error = Some(e),
     }
     facts
 }
@@ -179,28 +195,20 @@ fn visit(
         error: None,
         note: None,
     };
-    let mut conn = match ssh_agent::connect(socket, &ConnectOptions::default()) {
-        Ok(c) => c,
+    let Opened {
+        mut conn,
+        process,
+        identities,
+    } = match open(socket, uid) {
+        Ok(o) => o,
         Err(e) => {
-            report.error = Some(e.to_string());
+            report.error = Some(e);
             return report;
         }
     };
-    let peer = u32::try_from(conn.peer.pid).ok().filter(|p| *p > 0);
-    let process = agent_process::identify(socket, peer, uid);
-    let (pid, start_time) = match &process {
-        Ok(p) => (p.pid, p.start_time),
-        Err(_) => (0, 0),
-    };
+    let (pid, start_time) = process.as_ref().map_or((0, 0), |p| (p.pid, p.start_time));
     report.pid = (pid > 0).then_some(pid);
-    report.kind = process.as_ref().ok().map(|p| p.kind.clone());
-    let identities = match conn.list_identities() {
-        Ok(ids) => ids,
-        Err(e) => {
-            report.error = Some(e.to_string());
-            return report;
-        }
-    };
+    report.kind = process.map(|p| p.kind);
     let instance = AgentInstance {
         socket: shown,
         pid,

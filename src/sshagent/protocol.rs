@@ -176,6 +176,28 @@ impl fmt::Debug for Identity {
 }
 
 impl Identity {
+    /// The key type `ssh-add -l` shows in parentheses (OpenSSH `sshkey_type`):
+    /// `ED25519`, `RSA`, `ECDSA-CERT`, …; an algorithm OpenSSH would not name stays as
+    /// it is written.
+    #[must_use]
+    pub fn ssh_add_type(&self) -> String {
+        let algorithm = self.algorithm.as_deref().unwrap_or("?");
+        let (plain, cert) = match algorithm.strip_suffix(CERT_SUFFIX) {
+            Some(plain) => (plain, "-CERT"),
+            None => (algorithm, ""),
+        };
+        let base = match plain {
+            "ssh-ed25519" => "ED25519",
+            "ssh-rsa" => "RSA",
+            "ssh-dss" => "DSA",
+            "sk-ssh-ed25519@openssh.com" => "ED25519-SK",
+            "sk-ecdsa-sha2-nistp256@openssh.com" => "ECDSA-SK",
+            p if p.starts_with("ecdsa-sha2-") => "ECDSA",
+            other => other,
+        };
+        format!("{base}{cert}")
+    }
+
     /// An identity from its blob and comment, with the facts the blob gives.
     ///
     /// Never fails: a blob keycheck cannot read keeps what could be read (`None` for the
@@ -692,5 +714,19 @@ mod tests {
             flipped[i] ^= 0xff;
             let _ = decode_identities(&flipped);
         }
+    }
+
+    #[test]
+    fn ssh_add_types_read_like_ssh_add() {
+        let id = |alg: &str| {
+            let mut i = Identity::from_blob(Vec::new(), String::new());
+            i.algorithm = Some(alg.to_owned());
+            i.ssh_add_type()
+        };
+        assert_eq!(id("ssh-ed25519"), "ED25519");
+        assert_eq!(id("ecdsa-sha2-nistp384"), "ECDSA");
+        assert_eq!(id("ssh-rsa-cert-v01@openssh.com"), "RSA-CERT");
+        assert_eq!(id("sk-ssh-ed25519@openssh.com"), "ED25519-SK");
+        assert_eq!(id("x-new@example.org"), "x-new@example.org");
     }
 }
