@@ -2,10 +2,12 @@
 //! into an exit code: 0 no failing finding, 1 at least one failing finding, 2 usage,
 //! policy or runtime error. Only this module prints.
 
+mod agent;
 mod cache;
 mod check;
 mod explain;
 mod policy;
+mod status;
 
 use std::io::{self, Write as _};
 use std::path::PathBuf;
@@ -43,6 +45,26 @@ enum Command {
     /// The keys loaded in your ssh-agents and the policy's cache window.
     #[command(subcommand)]
     Cache(CacheCommand),
+    /// Run the background agent: watch ~/.ssh and the policy, re-check on every change,
+    /// notify, and keep the agent cache window (started by the systemd user unit or launchd).
+    Agent(AgentArgs),
+    /// What the running background agent last saw (exit 1 if it saw a failing finding).
+    Status {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+        format: OutputFormat,
+    },
+}
+
+#[derive(Debug, Args)]
+struct AgentArgs {
+    /// A policy file laid over the others (it may only tighten them).
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// Seconds between looks at the ssh-agents for newly loaded keys (file changes are
+    /// seen at once, without polling).
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    poll_interval: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -167,6 +189,8 @@ pub fn run() -> ExitCode {
         Some(Command::Policy(command)) => policy::run(&command),
         Some(Command::Cache(CacheCommand::Status(args))) => cache::run(&args, false),
         Some(Command::Cache(CacheCommand::Enforce(args))) => cache::run(&args, true),
+        Some(Command::Agent(args)) => agent::run(&args),
+        Some(Command::Status { format }) => status::run(format),
     };
     match result {
         Ok(code) => code,

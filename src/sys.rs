@@ -5,6 +5,7 @@
 //! Edges return facts and never judge: deciding that mode 0644 is bad belongs in `rules`.
 
 pub mod agent_process;
+pub mod gather;
 pub mod passphrase_audit;
 pub mod policy_files;
 pub mod scan;
@@ -12,3 +13,4 @@ pub mod search;
 pub mod ssh_agent;
 pub mod sshconfig;
 pub mod state;
+pub mod watch;

@@ -8,7 +8,7 @@
 //! files become per-file entries and the scan goes on; a name that is not UTF-8 is shown
 //! with escapes (and marked `path_escaped`) and examined like any other.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{File, Metadata};
 use std::io::{self, Read as _};
 use std::os::unix::ffi::OsStrExt as _;
@@ -22,7 +22,7 @@ use crate::inventory::{
     known_ssh_file, AuthorizedFile, DirRecord, FileError, FileFacts, Inventory, KeyRecord,
     Malformed, Skipped,
 };
-use crate::key::{self, Inspection, Kind};
+use crate::key::{self, Format, Inspection, KeyFacts, Kind};
 
 /// OpenSSH refuses key files over 1 MiB (`MAX_KEY_FILE_SIZE` in authfile.c), so a
 /// larger file is not a usable key and is not read.
@@ -62,11 +62,25 @@ pub struct RootError {
 /// [`RootError`] when a root does not exist or cannot be examined. Problems with files
 /// inside a root are entries in the inventory, not errors.
 pub fn scan(roots: &[PathBuf], options: ScanOptions) -> Result<Inventory, RootError> {
+    scan_cached(roots, options, None)
+}
+
+/// [`scan`], re-reading only the files that changed since `cache` saw them (the
+/// background agent re-scans on every change). The cache learns what this scan read.
+///
+/// # Errors
+/// As [`scan`].
+pub fn scan_cached(
+    roots: &[PathBuf],
+    options: ScanOptions,
+    cache: Option<&mut InspectCache>,
+) -> Result<Inventory, RootError> {
     let mut scanner = Scanner {
         options,
         inventory: Inventory::default(),
         seen_dirs: HashSet::new(),
         seen_files: BTreeMap::new(),
+        cache,
     };
     for root in roots {
         let display = display_path(root);
@@ -93,7 +107,112 @@ pub fn scan(roots: &[PathBuf], options: ScanOptions) -> Result<Inventory, RootEr
     Ok(scanner.inventory)
 }
 
-struct Scanner {
+/// What inspecting one file concluded, remembered by [`InspectCache`].
+#[derive(Debug, Clone)]
+enum Outcome {
+    Key(Box<KeyFacts>),
+    NotKey(String),
+    Malformed {
+        format: Option<Format>,
+        error: String,
+    },
+}
+
+/// The identity of a file's content as `stat` shows it: a rewrite, a replacement or a
+/// mode change alters at least one of these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+impl Stamp {
+    fn of(meta: &Metadata) -> Stamp {
+        Stamp {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            size: meta.size(),
+            mtime: (meta.mtime(), meta.mtime_nsec()),
+            ctime: (meta.ctime(), meta.ctime_nsec()),
+        }
+    }
+}
+
+/// File timestamps advance in clock ticks of a few milliseconds, so a file changed twice
+/// within one tick, without changing size, keeps its stamp. As git does with its index,
+/// a file modified this recently is not remembered: the next scan reads it again.
+const RACY_SECS: i64 = 2;
+
+/// Inspection outcomes by path and [`Stamp`]: a re-scan reads only the files whose stamp
+/// changed. Holds facts only (never key bytes). Entries for files no longer seen are
+/// dropped at the end of each [`InspectCache::end_round`].
+#[derive(Debug, Default)]
+pub struct InspectCache {
+    entries: HashMap<PathBuf, (Stamp, Outcome, bool)>,
+    /// Files read since the cache was made (the rest came from the cache).
+    pub reads: u64,
+    /// Files whose outcome came from the cache.
+    pub hits: u64,
+}
+
+impl InspectCache {
+    /// Starts a round of scans: entries not used before [`InspectCache::end_round`] are
+    /// forgotten then.
+    pub fn begin_round(&mut self) {
+        for entry in self.entries.values_mut() {
+            entry.2 = false;
+        }
+    }
+
+    /// Ends a round: forgets files that no scan of the round visited.
+    pub fn end_round(&mut self) {
+        self.entries.retain(|_, entry| entry.2);
+    }
+
+    /// The number of files remembered.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Returns true when nothing is remembered.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn lookup(&mut self, path: &Path, meta: &Metadata) -> Option<Outcome> {
+        let stamp = Stamp::of(meta);
+        match self.entries.get_mut(path) {
+            Some(entry) if entry.0 == stamp => {
+                entry.2 = true;
+                self.hits += 1;
+                Some(entry.1.clone())
+            }
+            _ => None,
+        }
+    }
+
+    fn remember(&mut self, path: &Path, meta: &Metadata, outcome: &Outcome) {
+        self.reads += 1;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        let newest = meta.mtime().max(meta.ctime());
+        if newest > now - RACY_SECS {
+            self.entries.remove(path);
+            return;
+        }
+        self.entries
+            .insert(path.to_path_buf(), (Stamp::of(meta), outcome.clone(), true));
+    }
+}
+
+struct Scanner<'c> {
+    cache: Option<&'c mut InspectCache>,
     options: ScanOptions,
     inventory: Inventory,
     /// (device, inode) of every directory entered, to stop symlink loops.
@@ -102,7 +221,7 @@ struct Scanner {
     seen_files: BTreeMap<(u64, u64), String>,
 }
 
-impl Scanner {
+impl Scanner<'_> {
     fn error(&mut self, path: String, error: impl Into<String>) {
         self.inventory.errors.push(FileError {
             path,
@@ -211,6 +330,9 @@ impl Scanner {
                 ),
             );
         }
+        if let Some(outcome) = self.cache.as_deref_mut().and_then(|c| c.lookup(path, meta)) {
+            return self.record(path, shown, meta, outcome);
+        }
         let (bytes, meta) = match read_bounded(path, self.options.max_file_size) {
             Ok(read) => read,
             Err(ReadError::Io(e)) => return self.error(shown, describe_io(&e)),
@@ -224,19 +346,36 @@ impl Scanner {
                 )
             }
         };
+        let outcome = match key::inspect(&bytes) {
+            Inspection::Key(facts) => Outcome::Key(facts),
+            Inspection::NotKey(reason) => Outcome::NotKey(reason),
+            Inspection::Malformed { format, error } => Outcome::Malformed {
+                format,
+                error: error.to_string(),
+            },
+        };
+        drop(bytes);
+        if let Some(cache) = self.cache.as_deref_mut() {
+            cache.remember(path, &meta, &outcome);
+        }
+        self.record(path, shown, &meta, outcome);
+    }
+
+    /// Enters what inspecting the file at `path` (metadata `meta`) concluded.
+    fn record(&mut self, path: &Path, shown: String, meta: &Metadata, outcome: Outcome) {
         if let Some(first) = self.seen_files.get(&(meta.dev(), meta.ino())) {
             let reason = format!("same file as {first} (a link to it)");
             return self.skip(shown, reason);
         }
         self.seen_files
             .insert((meta.dev(), meta.ino()), shown.clone());
-        let file = file_facts(&meta, path);
+        let file = file_facts(meta, path);
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        match key::inspect(&bytes) {
-            Inspection::Key(facts) => {
+        match outcome {
+            Outcome::Key(facts) => {
                 if facts.kind != Kind::Private {
                     if let Some(reason) = known_ssh_file(&name) {
                         return self.skip(shown, reason);
@@ -248,14 +387,14 @@ impl Scanner {
                     file,
                 });
             }
-            Inspection::NotKey(reason) => {
+            Outcome::NotKey(reason) => {
                 let reason = known_ssh_file(&name).map_or(reason, str::to_owned);
                 self.skip(shown, reason);
             }
-            Inspection::Malformed { format, error } => self.inventory.malformed.push(Malformed {
+            Outcome::Malformed { format, error } => self.inventory.malformed.push(Malformed {
                 path: shown,
                 format,
-                error: error.to_string(),
+                error,
             }),
         }
     }

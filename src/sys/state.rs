@@ -72,11 +72,7 @@ pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), StateErr
         path: p.display().to_string(),
         reason: e.to_string(),
     };
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| err(dir, e))?;
+    ensure_dir(dir)?;
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| {
         let mut f = std::fs::OpenOptions::new()
@@ -93,6 +89,21 @@ pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), StateErr
         return Err(err(&path, e));
     }
     Ok(())
+}
+
+/// Creates `dir` (0700) and its missing parents.
+///
+/// # Errors
+/// [`StateError`] naming the directory and the reason.
+pub fn ensure_dir(dir: &Path) -> Result<(), StateError> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| StateError {
+            path: dir.display().to_string(),
+            reason: e.to_string(),
+        })
 }
 
 /// Moves an unreadable state file aside (`NAME.corrupt`) so the next write starts clean

@@ -1,0 +1,373 @@
+//! `keycheck agent`: the background agent. It watches `~/.ssh`, the policy files and the
+//! ssh configuration, re-checks on every change, keeps what it saw in the state
+//! directory for `keycheck status`, and sleeps otherwise: the only timer is the slow
+//! poll of the ssh-agents (and the next deadline it computes), so an idle laptop is not
+//! woken.
+
+mod process;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result};
+use serde::Serialize;
+
+use super::AgentArgs;
+use keycheck::finding::Finding;
+use keycheck::policy::Policy;
+use keycheck::report;
+use keycheck::rules::{self, Env};
+use keycheck::sys::gather::{self, GatherOptions};
+use keycheck::sys::scan::{self, InspectCache};
+use keycheck::sys::watch::{Change, Target, Watcher};
+use keycheck::sys::{policy_files, state};
+
+pub(crate) use process::running_agent;
+
+/// The state file the agent rewrites after each check, read by `keycheck status`.
+pub(crate) const STATE_FILE: &str = "agent-state.json";
+/// Its schema id.
+pub(crate) const STATE_SCHEMA: &str = "keycheck.agent-state/v1";
+
+/// After a file event, wait until the files have been quiet this long...
+const QUIET: Duration = Duration::from_millis(100);
+/// ...but never longer than this after the first event of a burst.
+const MAX_DELAY: Duration = Duration::from_secs(1);
+
+/// What wakes the agent's loop.
+#[derive(Debug)]
+pub(crate) enum Wake {
+    /// A signal arrived (SIGTERM, SIGINT: stop; SIGHUP: reload the policy).
+    Signal(i32),
+    /// Watched files changed.
+    Files(Change),
+}
+
+pub(super) fn run(args: &AgentArgs) -> Result<ExitCode> {
+    process::init_logging();
+    process::harden();
+    let dir = state::state_dir().context("cannot find a state directory for keycheck")?;
+    state::ensure_dir(&dir)?;
+    let _lock = process::lock(&dir)?;
+    let home = directories::BaseDirs::new()
+        .map(|d| d.home_dir().to_path_buf())
+        .context("cannot find your home directory")?;
+
+    let (tx, rx) = mpsc::channel();
+    process::forward_signals(tx.clone())?;
+    let policy_paths = policy_paths(args.policy.as_deref());
+    let mut targets = vec![Target {
+        path: home.join(".ssh"),
+        recursive: true,
+    }];
+    targets.extend(policy_paths.iter().map(|p| Target {
+        path: p.clone(),
+        recursive: false,
+    }));
+    targets.push(Target {
+        path: PathBuf::from("/etc/ssh/ssh_config"),
+        recursive: false,
+    });
+    targets.push(Target {
+        path: PathBuf::from("/etc/ssh/ssh_config.d"),
+        recursive: true,
+    });
+    let files_tx = tx.clone();
+    let mut watcher = match Watcher::new(targets, move |change| {
+        let _ = files_tx.send(Wake::Files(change));
+    }) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            tracing::error!("{e}; changes are seen only at each poll");
+            None
+        }
+    };
+    if let Some(w) = watcher.as_mut() {
+        for problem in w.refresh() {
+            tracing::warn!("{problem}");
+        }
+    }
+
+    let mut agent = Agent::start(args, home, dir, policy_paths)?;
+    tracing::info!(
+        pid = std::process::id(),
+        profile = agent.policy.profile.as_str(),
+        poll_seconds = agent.poll.as_secs(),
+        "keycheck agent started"
+    );
+    agent.recheck();
+
+    loop {
+        let now = Instant::now();
+        let deadline = agent.deadline();
+        let woke = rx.recv_timeout(deadline.saturating_duration_since(now));
+        match woke {
+            Ok(Wake::Signal(signal)) if signal == signal_hook::consts::SIGHUP => {
+                tracing::info!("SIGHUP: reloading the policy");
+                agent.reload_policy();
+                agent.recheck();
+            }
+            Ok(Wake::Signal(signal)) => {
+                tracing::info!(signal, "stopping");
+                break;
+            }
+            Ok(Wake::Files(Change::Paths(paths))) => agent.changed(&paths),
+            Ok(Wake::Files(Change::Rescan(why))) => {
+                tracing::warn!("{why}: checking everything again");
+                agent.cache = InspectCache::default();
+                agent.changed(&[]);
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+        let now = Instant::now();
+        if agent.burst_due(now) {
+            if let Some(w) = watcher.as_mut() {
+                for problem in w.refresh() {
+                    tracing::warn!("{problem}");
+                }
+            }
+            if std::mem::take(&mut agent.policy_changed) {
+                agent.reload_policy();
+            }
+            agent.burst = None;
+            agent.recheck();
+        }
+        if now >= agent.next_poll {
+            agent.poll_now();
+        }
+    }
+    drop(watcher);
+    tracing::info!("keycheck agent stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The policy files whose change reloads the policy: the organisation's, the user's,
+/// and `--policy FILE`.
+fn policy_paths(extra: Option<&Path>) -> Vec<PathBuf> {
+    let mut paths = vec![policy_files::organisation_path()];
+    paths.extend(policy_files::user_path());
+    paths.extend(extra.map(Path::to_path_buf));
+    paths
+}
+
+/// The agent's memory between wakes.
+struct Agent {
+    extra_policy: Option<PathBuf>,
+    policy_paths: Vec<PathBuf>,
+    policy: Policy,
+    /// The policy problem in force (the last good policy is used meanwhile).
+    policy_problem: Option<String>,
+    policy_changed: bool,
+    home: PathBuf,
+    dir: PathBuf,
+    cache: InspectCache,
+    findings: Vec<Finding>,
+    started_at: String,
+    poll: Duration,
+    next_poll: Instant,
+    /// First and latest file event of the burst not yet checked.
+    burst: Option<(Instant, Instant)>,
+}
+
+impl Agent {
+    fn start(
+        args: &AgentArgs,
+        home: PathBuf,
+        dir: PathBuf,
+        policy_paths: Vec<PathBuf>,
+    ) -> Result<Agent> {
+        let poll = Duration::from_secs(args.poll_interval.max(1));
+        let mut agent = Agent {
+            extra_policy: args.policy.clone(),
+            policy_paths,
+            // In force until the layered policy loads; stays if it is broken at start.
+            policy: Policy::builtin()?,
+            policy_problem: None,
+            policy_changed: false,
+            home,
+            dir,
+            cache: InspectCache::default(),
+            findings: Vec::new(),
+            started_at: rfc3339_now(),
+            poll,
+            next_poll: Instant::now() + poll,
+            burst: None,
+        };
+        agent.reload_policy();
+        Ok(agent)
+    }
+
+    /// Loads the policy; a broken one leaves the last good policy (at start, the
+    /// built-in one) in force and is logged with its file:line.
+    fn reload_policy(&mut self) {
+        match super::policy::load(self.extra_policy.as_deref()) {
+            Ok(policy) => {
+                if self.policy_problem.take().is_some() {
+                    tracing::info!("the policy is valid again and in force");
+                }
+                self.policy = policy;
+            }
+            Err(e) => {
+                let problem = describe_policy_error(&e);
+                if self.policy_problem.as_deref() != Some(problem.as_str()) {
+                    tracing::error!(
+                        "policy not reloaded, the last good one stays in force: {problem}"
+                    );
+                }
+                self.policy_problem = Some(problem);
+            }
+        }
+    }
+
+    /// Notes a change to `paths` (empty: anything) and starts or extends the burst.
+    fn changed(&mut self, paths: &[PathBuf]) {
+        let now = Instant::now();
+        if paths.is_empty()
+            || paths
+                .iter()
+                .any(|p| self.policy_paths.iter().any(|q| q == p || q.starts_with(p)))
+        {
+            self.policy_changed = true;
+        }
+        self.burst = Some(match self.burst {
+            Some((first, _)) => (first, now),
+            None => (now, now),
+        });
+    }
+
+    fn burst_due(&self, now: Instant) -> bool {
+        self.burst
+            .is_some_and(|(first, last)| now >= last + QUIET || now >= first + MAX_DELAY)
+    }
+
+    /// When the loop must wake next without a message.
+    fn deadline(&self) -> Instant {
+        let mut deadline = self.next_poll;
+        if let Some((first, last)) = self.burst {
+            deadline = deadline.min((last + QUIET).min(first + MAX_DELAY));
+        }
+        deadline
+    }
+
+    /// The slow poll: the agents' identities can change without any file event.
+    fn poll_now(&mut self) {
+        self.next_poll = Instant::now() + self.poll;
+    }
+
+    /// Gathers, judges, records the state and reports what is new.
+    fn recheck(&mut self) {
+        let started = Instant::now();
+        let options = GatherOptions {
+            paths: Vec::new(),
+            home: Some(self.home.clone()),
+            max_depth: 8,
+            search_home: false,
+            progress: false,
+        };
+        let gathered = match gather::gather(&self.policy, &options, Some(&mut self.cache)) {
+            Ok(g) => g,
+            Err(e) => {
+                tracing::error!("check failed: {e}");
+                return;
+            }
+        };
+        for note in &gathered.notes {
+            tracing::info!("{note}");
+        }
+        let mut inventory = gathered.inventory;
+        let uid = rustix::process::geteuid().as_raw();
+        inventory.agents =
+            super::cache::agent_sockets(Some(&self.home), inventory.ssh_config.as_ref())
+                .iter()
+                .map(|socket| super::cache::agent_facts(socket, uid))
+                .collect();
+        let now = time::OffsetDateTime::now_utc();
+        let env = Env {
+            uid,
+            today: now.date(),
+            now: u64::try_from(now.unix_timestamp()).unwrap_or(0),
+            home: Some(scan::display_path(&self.home)),
+        };
+        let evaluation = rules::judge(&inventory, &self.policy, &env);
+        for finding in &evaluation.findings {
+            if !self.findings.contains(finding) {
+                tracing::info!(
+                    rule = finding.rule.id(),
+                    severity = finding.severity.as_str(),
+                    path = finding.path.as_str(),
+                    "new finding: {}",
+                    finding.message
+                );
+            }
+        }
+        for old in &self.findings {
+            if !evaluation.findings.contains(old) {
+                tracing::info!(rule = old.rule.id(), path = old.path.as_str(), "resolved");
+            }
+        }
+        let mut check = Vec::new();
+        if let Err(e) = report::json::write_check(&mut check, &inventory, &evaluation) {
+            tracing::error!("rendering the state: {e}");
+            return;
+        }
+        let doc = StateDocument {
+            schema: STATE_SCHEMA,
+            pid: std::process::id(),
+            started_at: &self.started_at,
+            updated_at: rfc3339_now(),
+            profile: self.policy.profile.as_str(),
+            policy_problem: self.policy_problem.as_deref(),
+            check: serde_json::from_slice(&check).unwrap_or(serde_json::Value::Null),
+        };
+        match serde_json::to_vec_pretty(&doc) {
+            Ok(bytes) => {
+                if let Err(e) = state::write_atomic(&self.dir, STATE_FILE, &bytes) {
+                    tracing::error!("{e}");
+                }
+            }
+            Err(e) => tracing::error!("rendering the state: {e}"),
+        }
+        self.findings = evaluation.findings;
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_millis(),
+            reads = self.cache.reads,
+            cached = self.cache.hits,
+            "checked"
+        );
+    }
+}
+
+/// What `keycheck status` reads: the last check of the running agent.
+#[derive(Serialize)]
+struct StateDocument<'a> {
+    schema: &'static str,
+    pid: u32,
+    started_at: &'a str,
+    updated_at: String,
+    profile: &'static str,
+    policy_problem: Option<&'a str>,
+    check: serde_json::Value,
+}
+
+fn describe_policy_error(e: &anyhow::Error) -> String {
+    if let Some(invalid) = e.downcast_ref::<keycheck::policy::Error>() {
+        let lines: Vec<String> = invalid
+            .diagnostics()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        if !lines.is_empty() {
+            return lines.join("; ");
+        }
+    }
+    format!("{e:#}")
+}
+
+fn rfc3339_now() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}

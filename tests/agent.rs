@@ -1,0 +1,349 @@
+//! The background agent (`keycheck agent`) on a temp HOME: it sees changes to ~/.ssh and
+//! the policy as they happen, writes what it saw for `keycheck status`, runs once per
+//! user, keeps the last good policy, and stops promptly.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::{keycheck, keygen, require_tools, write_file};
+
+/// A running `keycheck agent` on a temp HOME, killed when dropped.
+struct RunningAgent {
+    child: Option<Child>,
+    home: PathBuf,
+    log: PathBuf,
+}
+
+impl RunningAgent {
+    fn start(home: &Path, args: &[&str]) -> RunningAgent {
+        Self::start_with(home, args, &[])
+    }
+
+    fn start_with(home: &Path, args: &[&str], envs: &[(&str, &str)]) -> RunningAgent {
+        let log = home.join(format!("agent-{}.log", unique()));
+        let mut cmd = keycheck(home);
+        cmd.arg("agent")
+            .args(args)
+            .env("KEYCHECK_LOG", "debug")
+            .envs(envs.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap());
+        let child = cmd.spawn().unwrap();
+        let agent = RunningAgent {
+            child: Some(child),
+            home: home.to_path_buf(),
+            log,
+        };
+        agent.wait_for("the first check", Duration::from_secs(20), |_| true);
+        agent
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
+    fn state_file(&self) -> PathBuf {
+        self.home.join(".local/state/keycheck/agent-state.json")
+    }
+
+    fn state(&self) -> Option<Value> {
+        let bytes = std::fs::read(self.state_file()).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits until the state written by this agent satisfies `pred`; fails the test with
+    /// the agent's log after `timeout`.
+    fn wait_for(&self, what: &str, timeout: Duration, pred: impl Fn(&Value) -> bool) -> Value {
+        let started = Instant::now();
+        loop {
+            if let Some(state) = self.state() {
+                if state["pid"].as_u64() == Some(u64::from(self.pid())) && pred(&state) {
+                    return state;
+                }
+            }
+            assert!(
+                started.elapsed() < timeout,
+                "waited {timeout:?} for {what}; last state: {:#}\nagent log:\n{}",
+                self.state().unwrap_or(Value::Null),
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([format!("-{name}"), self.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Sends SIGTERM and returns the exit status and how long the agent took to exit.
+    fn stop(mut self) -> (ExitStatus, Duration) {
+        self.signal("TERM");
+        let started = Instant::now();
+        let mut child = self.child.take().unwrap();
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return (status, started.elapsed());
+            }
+            if started.elapsed() > Duration::from_secs(10) {
+                let _ = child.kill();
+                panic!("the agent ignored SIGTERM for 10 s; log:\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+impl Drop for RunningAgent {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn unique() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
+fn temp_home() -> tempfile::TempDir {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(home.path().join(".ssh")).unwrap();
+    set_mode(&home.path().join(".ssh"), 0o700);
+    home
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+fn findings(state: &Value) -> &[Value] {
+    state["check"]["findings"]
+        .as_array()
+        .map_or(&[], Vec::as_slice)
+}
+
+fn has_finding(state: &Value, path: &Path, rule: &str) -> bool {
+    let path = path.to_str().unwrap();
+    findings(state)
+        .iter()
+        .any(|f| f["path"] == path && f["rule"] == rule)
+}
+
+const WAIT: Duration = Duration::from_secs(15);
+
+#[test]
+fn sees_a_new_key_at_once_and_status_shows_it() {
+    require_tools();
+    let home = temp_home();
+    let agent = RunningAgent::start(home.path(), &[]);
+    let first = agent.wait_for("an empty first check", WAIT, |_| true);
+    assert_eq!(first["check"]["summary"]["keys"], 0, "{first:#}");
+
+    let key = keygen(&home.path().join(".ssh"), "id_ed25519", "ed25519", "", &[]);
+    let state = agent.wait_for("the new key's finding", WAIT, |s| {
+        has_finding(s, &key, "passphrase-missing")
+    });
+    assert_eq!(state["check"]["summary"]["private"], 1, "{state:#}");
+
+    let out = keycheck(home.path()).arg("status").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(&format!("running (pid {})", agent.pid())),
+        "{text}"
+    );
+    assert!(text.contains("passphrase-missing"), "{text}");
+    assert!(text.contains("fix: ssh-keygen -p"), "{text}");
+
+    let (status, _) = agent.stop();
+    assert!(status.success(), "{status:?}");
+    let out = keycheck(home.path()).arg("status").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("not running"), "{text}");
+}
+
+#[test]
+fn status_without_an_agent_says_how_to_start_one() {
+    let home = temp_home();
+    let out = keycheck(home.path()).arg("status").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("has not run yet"), "{err}");
+    assert!(err.contains("keycheck agent"), "{err}");
+}
+
+#[test]
+fn keeps_watching_when_dot_ssh_is_deleted_and_recreated() {
+    require_tools();
+    let home = temp_home();
+    let ssh = home.path().join(".ssh");
+    keygen(&ssh, "id_ed25519", "ed25519", "", &[]);
+    let agent = RunningAgent::start(home.path(), &[]);
+    agent.wait_for("the first key", WAIT, |s| {
+        s["check"]["summary"]["private"] == 1
+    });
+
+    std::fs::remove_dir_all(&ssh).unwrap();
+    agent.wait_for("~/.ssh gone", WAIT, |s| s["check"]["summary"]["keys"] == 0);
+
+    std::fs::create_dir(&ssh).unwrap();
+    set_mode(&ssh, 0o700);
+    let weak = keygen(&ssh, "id_rsa", "rsa", "", &["-b", "1024"]);
+    agent.wait_for("the weak key in the new ~/.ssh", WAIT, |s| {
+        has_finding(s, &weak, "rsa-below-minimum")
+    });
+
+    // And once more: the watch on the second ~/.ssh works too.
+    let other = keygen(&ssh, "id_other", "ed25519", "", &[]);
+    agent.wait_for("a later key in the new ~/.ssh", WAIT, |s| {
+        has_finding(s, &other, "passphrase-missing")
+    });
+}
+
+#[test]
+fn a_burst_of_a_thousand_files_gives_one_coherent_result() {
+    require_tools();
+    let home = temp_home();
+    let scratch = tempfile::tempdir().unwrap();
+    let key = keygen(scratch.path(), "k", "ed25519", "", &[]);
+    let bytes = std::fs::read(&key).unwrap();
+    let agent = RunningAgent::start(home.path(), &[]);
+    agent.wait_for("the first check", WAIT, |_| true);
+    let checks_before = agent.log().matches(" checked").count();
+
+    let dir = home.path().join(".ssh/many");
+    std::fs::create_dir(&dir).unwrap();
+    for i in 0..1000 {
+        write_file(&dir, format!("key{i:04}"), &bytes, 0o600);
+    }
+    let state = agent.wait_for("all 1000 keys", Duration::from_secs(60), |s| {
+        s["check"]["summary"]["private"] == 1000
+    });
+    let missing = findings(&state)
+        .iter()
+        .filter(|f| f["rule"] == "passphrase-missing")
+        .count();
+    assert_eq!(missing, 1000);
+    // Debounced: a handful of checks for the whole burst, not one per file event.
+    std::thread::sleep(Duration::from_millis(500));
+    let checks = agent.log().matches(" checked").count() - checks_before;
+    assert!(
+        (1..=10).contains(&checks),
+        "{checks} checks for one burst; log:\n{}",
+        agent.log()
+    );
+}
+
+#[test]
+fn a_broken_policy_edit_keeps_the_last_good_policy() {
+    require_tools();
+    let home = temp_home();
+    let key = keygen(
+        &home.path().join(".ssh"),
+        "id_rsa",
+        "rsa",
+        "",
+        &["-b", "2048"],
+    );
+    let config = home.path().join(".config/keycheck");
+    std::fs::create_dir_all(&config).unwrap();
+    let policy = config.join("policy.toml");
+    std::fs::write(&policy, "[keys]\nrsa_min_bits = 4096\n").unwrap();
+    let agent = RunningAgent::start(home.path(), &[]);
+    agent.wait_for("the user policy in force", WAIT, |s| {
+        has_finding(s, &key, "rsa-below-minimum")
+    });
+
+    std::fs::write(&policy, "[keys]\nrsa_min_bits = \"lots\"\n").unwrap();
+    let state = agent.wait_for("the broken policy reported", WAIT, |s| {
+        s["policy_problem"].is_string()
+    });
+    let problem = state["policy_problem"].as_str().unwrap();
+    assert!(problem.contains("policy.toml:2:"), "{problem}");
+    assert!(problem.contains("rsa_min_bits"), "{problem}");
+    assert!(
+        has_finding(&state, &key, "rsa-below-minimum"),
+        "the last good policy stays in force: {state:#}"
+    );
+
+    std::fs::remove_file(&policy).unwrap();
+    agent.wait_for("the built-in policy once the file is gone", WAIT, |s| {
+        s["policy_problem"].is_null() && !has_finding(s, &key, "rsa-below-minimum")
+    });
+    assert!(
+        agent.log().contains("policy not reloaded"),
+        "{}",
+        agent.log()
+    );
+}
+
+#[test]
+fn sighup_reloads_and_rechecks() {
+    require_tools();
+    let home = temp_home();
+    let agent = RunningAgent::start(home.path(), &[]);
+    let first = agent.wait_for("the first check", WAIT, |_| true);
+    agent.signal("HUP");
+    agent.wait_for("a check after SIGHUP", WAIT, |s| {
+        s["updated_at"] != first["updated_at"]
+    });
+    assert!(agent.log().contains("SIGHUP: reloading the policy"));
+}
+
+#[test]
+fn one_agent_per_user_and_sigterm_stops_it_cleanly() {
+    require_tools();
+    let home = temp_home();
+    let agent = RunningAgent::start(home.path(), &[]);
+    let out = keycheck(home.path()).arg("agent").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!(
+            "already running for this user (pid {})",
+            agent.pid()
+        )),
+        "{err}"
+    );
+
+    // Core dumps are off for the agent's process.
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", agent.pid())).unwrap();
+    let core = limits
+        .lines()
+        .find(|l| l.starts_with("Max core file size"))
+        .unwrap();
+    assert_eq!(
+        core.split_whitespace().collect::<Vec<_>>()[4..6],
+        ["0", "0"],
+        "{core}"
+    );
+
+    let (status, took) = agent.stop();
+    assert!(status.success(), "{status:?}");
+    assert!(took < Duration::from_secs(2), "took {took:?} to stop");
+
+    // The lock went with it: a new agent starts.
+    let again = RunningAgent::start(home.path(), &[]);
+    let (status, _) = again.stop();
+    assert!(status.success());
+}
