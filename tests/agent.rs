@@ -347,3 +347,31 @@ fn one_agent_per_user_and_sigterm_stops_it_cleanly() {
     let (status, _) = again.stop();
     assert!(status.success());
 }
+
+#[test]
+fn findings_across_files_stay_right_as_files_come_and_go() {
+    require_tools();
+    let home = temp_home();
+    let ssh = home.path().join(".ssh");
+    let key = keygen(&ssh, "id_ed25519", "ed25519", "secret words", &[]);
+    let agent = RunningAgent::start(home.path(), &[]);
+    agent.wait_for("the first key", WAIT, |s| {
+        s["check"]["summary"]["private"] == 1
+    });
+
+    let copy = ssh.join("backup_key");
+    std::fs::copy(&key, &copy).unwrap();
+    agent.wait_for("the copy seen as a duplicate", WAIT, |s| {
+        has_finding(s, &copy, "duplicate-key") || has_finding(s, &key, "duplicate-key")
+    });
+    std::fs::remove_file(&copy).unwrap();
+    let state = agent.wait_for("the duplicate resolved", WAIT, |s| {
+        s["check"]["summary"]["private"] == 1
+    });
+    assert!(
+        !findings(&state)
+            .iter()
+            .any(|f| f["rule"] == "duplicate-key"),
+        "{state:#}"
+    );
+}

@@ -144,18 +144,31 @@ impl Stamp {
 /// File timestamps advance in clock ticks of a few milliseconds, so a file changed twice
 /// within one tick, without changing size, keeps its stamp. As git does with its index,
 /// a file modified this recently is not remembered: the next scan reads it again.
-const RACY_SECS: i64 = 2;
+const SETTLE_SECS: i64 = 2;
 
 /// Inspection outcomes by path and [`Stamp`]: a re-scan reads only the files whose stamp
 /// changed. Holds facts only (never key bytes). Entries for files no longer seen are
 /// dropped at the end of each [`InspectCache::end_round`].
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct InspectCache {
     entries: HashMap<PathBuf, (Stamp, Outcome, bool)>,
+    /// Files changed less than this many seconds ago are not remembered.
+    settle_secs: i64,
     /// Files read since the cache was made (the rest came from the cache).
     pub reads: u64,
     /// Files whose outcome came from the cache.
     pub hits: u64,
+}
+
+impl Default for InspectCache {
+    fn default() -> Self {
+        InspectCache {
+            entries: HashMap::new(),
+            settle_secs: SETTLE_SECS,
+            reads: 0,
+            hits: 0,
+        }
+    }
 }
 
 impl InspectCache {
@@ -202,7 +215,7 @@ impl InspectCache {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
         let newest = meta.mtime().max(meta.ctime());
-        if newest > now - RACY_SECS {
+        if newest > now - self.settle_secs {
             self.entries.remove(path);
             return;
         }
@@ -634,4 +647,68 @@ pub fn display_path(path: &Path) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    const KEY: &[u8] = include_bytes!("../../tests/fixtures/ssh/id_ed25519");
+    const OTHER: &[u8] = include_bytes!("../../tests/fixtures/ssh/id_ed25519_enc");
+
+    fn scan_round(roots: &[PathBuf], cache: &mut InspectCache) -> Inventory {
+        cache.begin_round();
+        let inv = scan_cached(roots, ScanOptions::default(), Some(cache)).unwrap();
+        cache.end_round();
+        inv
+    }
+
+    #[test]
+    fn the_cache_rereads_only_changed_files_and_forgets_deleted_ones() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+        std::fs::write(&a, KEY).unwrap();
+        std::fs::write(&b, "not a key\n").unwrap();
+        let roots = vec![tmp.path().to_path_buf()];
+        let mut cache = InspectCache {
+            settle_secs: 0,
+            ..InspectCache::default()
+        };
+
+        let first = scan_round(&roots, &mut cache);
+        assert_eq!((cache.reads, cache.hits, cache.len()), (2, 0, 2));
+        let second = scan_round(&roots, &mut cache);
+        assert_eq!(
+            (cache.reads, cache.hits),
+            (2, 2),
+            "nothing changed: no reads"
+        );
+        assert_eq!(first.keys, second.keys);
+        assert_eq!(first.skipped, second.skipped);
+
+        std::fs::write(&a, OTHER).unwrap();
+        let third = scan_round(&roots, &mut cache);
+        assert_eq!(
+            (cache.reads, cache.hits),
+            (3, 3),
+            "only the rewritten file is read"
+        );
+        assert!(third.keys[0].facts.encrypted, "its new content is seen");
+
+        std::fs::remove_file(&b).unwrap();
+        scan_round(&roots, &mut cache);
+        assert_eq!(cache.len(), 1, "the deleted file is forgotten");
+    }
+
+    #[test]
+    fn files_changed_in_the_last_seconds_are_always_read_again() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join("a"), KEY).unwrap();
+        let roots = vec![tmp.path().to_path_buf()];
+        let mut cache = InspectCache::default();
+        scan_round(&roots, &mut cache);
+        scan_round(&roots, &mut cache);
+        assert_eq!((cache.reads, cache.hits, cache.len()), (2, 0, 0));
+    }
 }
