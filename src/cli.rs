@@ -52,6 +52,11 @@ enum CacheCommand {
     Status(CacheArgs),
     /// One pass: remove every identity over the window, and print what was removed.
     Enforce(CacheArgs),
+    /// Diagnostic: listen for the session's screen-lock and logout signals (D-Bus), apply
+    /// `cache.clear_at_lock` / `cache.clear_at_logout` to each as the background agent does,
+    /// and print one JSON line per event; ends when stdin closes.
+    #[command(hide = true)]
+    WatchSession(CacheArgs),
 }
 
 #[derive(Debug, Args)]
@@ -167,6 +172,7 @@ pub fn run() -> ExitCode {
         Some(Command::Policy(command)) => policy::run(&command),
         Some(Command::Cache(CacheCommand::Status(args))) => cache::run(&args, false),
         Some(Command::Cache(CacheCommand::Enforce(args))) => cache::run(&args, true),
+        Some(Command::Cache(CacheCommand::WatchSession(args))) => cache::watch_session(&args),
     };
     match result {
         Ok(code) => code,
