@@ -293,7 +293,8 @@ pub fn scope_for(policy: &Policy, event: &SessionEvent) -> Option<ClearScope> {
 pub fn listen(options: &ListenOptions, events: Sender<SessionEvent>) -> Listener {
     let stop = Arc::new(StopSignal::default());
     let mut threads = Vec::new();
-    let mut start = |bus: Bus, address: Option<&String>| -> Result<String, ListenError> {
+    // Both threads start before either is waited for: the buses are set up in parallel.
+    let mut start = |bus: Bus, address: Option<&String>| {
         let address = address.ok_or(ListenError::NoAddress { bus })?.clone();
         let (ready_tx, ready_rx) = mpsc::sync_channel(1);
         let job = Job {
@@ -312,18 +313,27 @@ pub fn listen(options: &ListenOptions, events: Sender<SessionEvent>) -> Listener
                 detail: e.to_string(),
             })?;
         threads.push(thread);
-        // Every step the thread takes before it reports is bounded by the timeout; the
-        // margin covers starting the thread.
-        match ready_rx.recv_timeout(options.timeout + Duration::from_secs(2)) {
-            Ok(result) => result,
-            Err(_) => Err(ListenError::Thread {
-                bus,
-                detail: "the listener did not report back in time".to_owned(),
-            }),
-        }
+        Ok((bus, ready_rx))
     };
-    let session = start(Bus::Session, options.buses.session.as_ref()).map(|_| ());
+    let session = start(Bus::Session, options.buses.session.as_ref());
     let system = start(Bus::System, options.buses.system.as_ref());
+    // Every step a thread takes before it reports is bounded by the timeout; the margin
+    // covers starting the threads.
+    let deadline = Instant::now() + options.timeout + Duration::from_secs(2);
+    let wait =
+        |started: Result<(Bus, mpsc::Receiver<Result<String, ListenError>>), ListenError>| {
+            let (bus, ready) = started?;
+            ready
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .unwrap_or_else(|_| {
+                    Err(ListenError::Thread {
+                        bus,
+                        detail: "the listener did not report back in time".to_owned(),
+                    })
+                })
+        };
+    let session = wait(session).map(|_| ());
+    let system = wait(system);
     Listener {
         session,
         system,
