@@ -5,9 +5,9 @@
 //! only; `zbus::block_on` drives it on that thread) and sends [`SessionEvent`]s into the
 //! caller's channel:
 //!
-//! - session bus: `ActiveChanged(true)` of `org.freedesktop.ScreenSaver` (the freedesktop
-//!   idle-inhibition spec's interface, which KDE, Xfce and others emit) or of
-//!   `org.gnome.ScreenSaver` (GNOME Shell) is [`SessionEvent::Locked`]. Any sender is
+//! - session bus: `ActiveChanged(true)` of `org.freedesktop.ScreenSaver` (KDE's screen
+//!   locker, xfce4-screensaver and others) or of `org.gnome.ScreenSaver` (GNOME Shell) is
+//!   [`SessionEvent::Locked`]. Any sender is
 //!   believed: everything on the session bus runs as this user, and a false lock only clears
 //!   keys early.
 //! - system bus: logind's `Lock` on this session's object (`org.freedesktop.login1.Session`,
