@@ -74,6 +74,11 @@ enum CacheCommand {
     Status(CacheArgs),
     /// One pass: remove every identity over the window, and print what was removed.
     Enforce(CacheArgs),
+    /// Diagnostic: listen for the session's screen-lock and logout signals (D-Bus), apply
+    /// `cache.clear_at_lock` / `cache.clear_at_logout` to each as the background agent does,
+    /// and print one JSON line per event; ends when stdin closes.
+    #[command(hide = true)]
+    WatchSession(CacheArgs),
 }
 
 #[derive(Debug, Args)]
@@ -191,6 +196,7 @@ pub fn run() -> ExitCode {
         Some(Command::Cache(CacheCommand::Enforce(args))) => cache::run(&args, true),
         Some(Command::Agent(args)) => agent::run(&args),
         Some(Command::Status { format }) => status::run(format),
+        Some(Command::Cache(CacheCommand::WatchSession(args))) => cache::watch_session(&args),
     };
     match result {
         Ok(code) => code,

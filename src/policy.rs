@@ -268,9 +268,9 @@ pub struct CachePolicy {
     pub mobile: Duration,
     /// Window on servers.
     pub server: Duration,
-    /// Remove every key when the login session ends.
+    /// Remove the keys keycheck tracked from the user's agents when the login session ends.
     pub clear_at_logout: bool,
-    /// Remove every key when the screen locks.
+    /// Remove every key from every agent when the screen locks.
     pub clear_at_lock: bool,
 }
 

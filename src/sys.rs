@@ -5,11 +5,13 @@
 //! Edges return facts and never judge: deciding that mode 0644 is bad belongs in `rules`.
 
 pub mod agent_process;
+pub mod cache_pass;
 pub mod gather;
 pub mod passphrase_audit;
 pub mod policy_files;
 pub mod scan;
 pub mod search;
+pub mod session_events;
 pub mod ssh_agent;
 pub mod sshconfig;
 pub mod state;
