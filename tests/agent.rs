@@ -375,3 +375,112 @@ fn findings_across_files_stay_right_as_files_come_and_go() {
         "{state:#}"
     );
 }
+
+/// A real `ssh-agent -D -a SOCKET`, killed when dropped.
+struct SshAgent {
+    child: Child,
+    socket: PathBuf,
+}
+
+impl SshAgent {
+    fn start(dir: &Path) -> SshAgent {
+        let socket = dir.join("agent.sock");
+        let child = Command::new("ssh-agent")
+            .arg("-D")
+            .arg("-a")
+            .arg(&socket)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("ssh-agent must be installed: apt-get install openssh-client");
+        support::wait_for_listener(&socket);
+        SshAgent { child, socket }
+    }
+
+    fn add(&self, key: &Path) {
+        support::run_ok(
+            Command::new("ssh-add")
+                .arg(key)
+                .env("SSH_AUTH_SOCK", &self.socket)
+                .stdin(Stdio::null()),
+        );
+    }
+
+    fn listed(&self) -> String {
+        let out = Command::new("ssh-add")
+            .arg("-l")
+            .env("SSH_AUTH_SOCK", &self.socket)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn wait_empty(&self, what: &str, agent: &RunningAgent) -> Duration {
+        let started = Instant::now();
+        while !self.listed().contains("no identities") {
+            assert!(
+                started.elapsed() < WAIT,
+                "{what}: still loaded: {}\nagent log:\n{}",
+                self.listed(),
+                agent.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        started.elapsed()
+    }
+}
+
+impl Drop for SshAgent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn keys_are_removed_from_a_real_ssh_agent_when_the_window_passes() {
+    require_tools();
+    let home = temp_home();
+    let scratch = tempfile::tempdir().unwrap();
+    let policy = scratch.path().join("policy.toml");
+    std::fs::write(&policy, "version = 1\n[cache]\nlaptop = \"3s\"\n").unwrap();
+    let ssh_agent = SshAgent::start(scratch.path());
+    let early = keygen(scratch.path(), "early", "ed25519", "", &[]);
+    ssh_agent.add(&early);
+
+    let socket = ssh_agent.socket.to_str().unwrap().to_owned();
+    let agent = RunningAgent::start_with(
+        home.path(),
+        &["--poll-interval", "1", "--policy", policy.to_str().unwrap()],
+        &[("SSH_AUTH_SOCK", &socket)],
+    );
+    // Seen at the start, removed once its 3 s have passed, without any file event.
+    let state = agent.wait_for("the loaded key tracked", WAIT, |s| {
+        s["cache"]["agents"][0]["identities"][0]["comment"] == "early"
+    });
+    assert_eq!(
+        state["cache"]["agents"][0]["identities"][0]["verdict"], "ok",
+        "{state:#}"
+    );
+    assert!(ssh_agent.listed().contains("early"));
+    ssh_agent.wait_empty("the first key after its window", &agent);
+    assert!(
+        agent.log().contains("key removed from its agent"),
+        "{}",
+        agent.log()
+    );
+
+    // A key loaded later is noticed at the next poll and gets a full window of its own.
+    let late = keygen(scratch.path(), "late", "ed25519", "", &[]);
+    ssh_agent.add(&late);
+    let seen = agent.wait_for("the later key tracked", WAIT, |s| {
+        s["cache"]["agents"][0]["identities"][0]["comment"] == "late"
+    });
+    assert_eq!(seen["cache"]["agents"][0]["identities"][0]["verdict"], "ok");
+    std::thread::sleep(Duration::from_millis(1000));
+    assert!(
+        ssh_agent.listed().contains("late"),
+        "removed before its window ended"
+    );
+    ssh_agent.wait_empty("the later key after its window", &agent);
+}

@@ -19,8 +19,10 @@ use keycheck::finding::Finding;
 use keycheck::policy::Policy;
 use keycheck::report;
 use keycheck::rules::{self, Env};
+use keycheck::sys::cache_pass::{self, CacheDocument, IdentityVerdict};
 use keycheck::sys::gather::{self, GatherOptions};
 use keycheck::sys::scan::{self, InspectCache};
+use keycheck::sys::session_events::{self, ListenOptions, SessionEvent};
 use keycheck::sys::watch::{Change, Target, Watcher};
 use keycheck::sys::{policy_files, state};
 
@@ -43,6 +45,8 @@ pub(crate) enum Wake {
     Signal(i32),
     /// Watched files changed.
     Files(Change),
+    /// The screen locked, the session ended, or a bus went away.
+    Session(SessionEvent),
 }
 
 pub(super) fn run(args: &AgentArgs) -> Result<ExitCode> {
@@ -90,6 +94,25 @@ pub(super) fn run(args: &AgentArgs) -> Result<ExitCode> {
         }
     }
 
+    // Screen lock and logout come over D-Bus; the listener's threads block on the buses
+    // and wake the loop only when a signal arrives.
+    let (session_tx, session_rx) = mpsc::channel();
+    let listener = session_events::listen(&ListenOptions::from_env(), session_tx);
+    for problem in listener.problems() {
+        tracing::info!("screen lock and logout not followed there: {problem}");
+    }
+    let forward = tx.clone();
+    std::thread::Builder::new()
+        .name("session-events".to_owned())
+        .spawn(move || {
+            for event in session_rx {
+                if forward.send(Wake::Session(event)).is_err() {
+                    break;
+                }
+            }
+        })
+        .context("starting the session event thread")?;
+
     let mut agent = Agent::start(args, home, dir, policy_paths)?;
     tracing::info!(
         pid = std::process::id(),
@@ -98,6 +121,7 @@ pub(super) fn run(args: &AgentArgs) -> Result<ExitCode> {
         "keycheck agent started"
     );
     agent.recheck();
+    agent.poll_agents();
 
     loop {
         let now = Instant::now();
@@ -119,6 +143,7 @@ pub(super) fn run(args: &AgentArgs) -> Result<ExitCode> {
                 agent.cache = InspectCache::default();
                 agent.changed(&[]);
             }
+            Ok(Wake::Session(event)) => agent.session_event(event),
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,
         }
@@ -135,11 +160,12 @@ pub(super) fn run(args: &AgentArgs) -> Result<ExitCode> {
             agent.burst = None;
             agent.recheck();
         }
-        if now >= agent.next_poll {
-            agent.poll_now();
+        if now >= agent.next_poll || agent.cache_deadline.is_some_and(|d| now >= d) {
+            agent.poll_agents();
         }
     }
     drop(watcher);
+    listener.stop();
     tracing::info!("keycheck agent stopped");
     Ok(ExitCode::SUCCESS)
 }
@@ -168,6 +194,14 @@ struct Agent {
     started_at: String,
     poll: Duration,
     next_poll: Instant,
+    /// The user's ssh-agent sockets, as of the last look at the ssh config.
+    sockets: Vec<PathBuf>,
+    /// When the next loaded identity's window ends.
+    cache_deadline: Option<Instant>,
+    /// The last pass over the ssh-agents.
+    cache_doc: Option<CacheDocument>,
+    /// The last check, as written to the state file.
+    check: serde_json::Value,
     /// First and latest file event of the burst not yet checked.
     burst: Option<(Instant, Instant)>,
 }
@@ -194,6 +228,10 @@ impl Agent {
             started_at: rfc3339_now(),
             poll,
             next_poll: Instant::now() + poll,
+            sockets: Vec::new(),
+            cache_deadline: None,
+            cache_doc: None,
+            check: serde_json::Value::Null,
             burst: None,
         };
         agent.reload_policy();
@@ -246,15 +284,89 @@ impl Agent {
     /// When the loop must wake next without a message.
     fn deadline(&self) -> Instant {
         let mut deadline = self.next_poll;
+        if let Some(d) = self.cache_deadline {
+            deadline = deadline.min(d);
+        }
         if let Some((first, last)) = self.burst {
             deadline = deadline.min((last + QUIET).min(first + MAX_DELAY));
         }
         deadline
     }
 
-    /// The slow poll: the agents' identities can change without any file event.
-    fn poll_now(&mut self) {
-        self.next_poll = Instant::now() + self.poll;
+    /// One pass over the ssh-agents: remove what is over the cache window, and find when
+    /// the next identity's window ends. Also the slow poll: identities are loaded
+    /// without any file event.
+    fn poll_agents(&mut self) {
+        let now = Instant::now();
+        self.next_poll = now + self.poll;
+        match cache_pass::pass_on(&self.policy, &self.sockets, true, unix_now()) {
+            Ok(doc) => {
+                self.cache_deadline = doc
+                    .agents
+                    .iter()
+                    .flat_map(|a| &a.identities)
+                    .filter(|i| i.verdict == IdentityVerdict::Ok)
+                    .map(|i| i.seconds_left)
+                    .min()
+                    .map(|secs| now + Duration::from_secs(secs.max(1)));
+                self.took_effect(&doc, "the cache window passed");
+                // An idle poll writes nothing: only a change of what the agents hold (or
+                // of what keycheck did to it) is worth a write.
+                let changed =
+                    self.cache_doc.as_ref().map(cache_signature) != Some(cache_signature(&doc));
+                self.cache_doc = Some(doc);
+                if changed {
+                    self.write_state();
+                }
+            }
+            Err(e) => {
+                tracing::error!("cache window not enforced: {e}");
+                self.cache_deadline = None;
+            }
+        }
+    }
+
+    /// A session event: clear the agents as the policy says.
+    fn session_event(&mut self, event: SessionEvent) {
+        if let SessionEvent::Stopped { bus, reason } = &event {
+            tracing::warn!(
+                "{bus:?} bus: {reason}; screen lock and logout no longer followed there"
+            );
+            return;
+        }
+        let Some(scope) = session_events::scope_for(&self.policy, &event) else {
+            tracing::info!("{event:?}: the policy does not clear keys then");
+            return;
+        };
+        match cache_pass::clear_on(&self.policy, &self.sockets, scope, unix_now()) {
+            Ok(doc) => {
+                let why = match event {
+                    SessionEvent::Locked => "the screen locked",
+                    _ => "the session ended",
+                };
+                self.took_effect(&doc, why);
+                self.cache_doc = Some(doc);
+                self.cache_deadline = None;
+                self.write_state();
+            }
+            Err(e) => tracing::error!("agents not cleared: {e}"),
+        }
+    }
+
+    /// Logs what a pass removed, and its warnings.
+    fn took_effect(&mut self, doc: &CacheDocument, why: &str) {
+        for warning in &doc.warnings {
+            tracing::warn!("{warning}");
+        }
+        for (socket, identity) in doc.removed() {
+            tracing::info!(
+                socket,
+                fingerprint = identity.fingerprint.as_str(),
+                comment = identity.comment.as_str(),
+                verdict = identity.verdict.as_str(),
+                "key removed from its agent: {why}"
+            );
+        }
     }
 
     /// Gathers, judges, records the state and reports what is new.
@@ -277,16 +389,10 @@ impl Agent {
         for note in &gathered.notes {
             tracing::info!("{note}");
         }
-        let mut inventory = gathered.inventory;
-        let uid = rustix::process::geteuid().as_raw();
-        inventory.agents =
-            super::cache::agent_sockets(Some(&self.home), inventory.ssh_config.as_ref())
-                .iter()
-                .map(|socket| super::cache::agent_facts(socket, uid))
-                .collect();
+        let inventory = gathered.inventory;
         let now = time::OffsetDateTime::now_utc();
         let env = Env {
-            uid,
+            uid: rustix::process::geteuid().as_raw(),
             today: now.date(),
             now: u64::try_from(now.unix_timestamp()).unwrap_or(0),
             home: Some(scan::display_path(&self.home)),
@@ -308,11 +414,25 @@ impl Agent {
                 tracing::info!(rule = old.rule.id(), path = old.path.as_str(), "resolved");
             }
         }
+        self.sockets = cache_pass::agent_sockets(Some(&self.home), inventory.ssh_config.as_ref());
         let mut check = Vec::new();
         if let Err(e) = report::json::write_check(&mut check, &inventory, &evaluation) {
             tracing::error!("rendering the state: {e}");
             return;
         }
+        self.check = serde_json::from_slice(&check).unwrap_or(serde_json::Value::Null);
+        self.write_state();
+        self.findings = evaluation.findings;
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_millis(),
+            reads = self.cache.reads,
+            cached = self.cache.hits,
+            "checked"
+        );
+    }
+
+    /// Writes what the agent saw last, atomically, for `keycheck status`.
+    fn write_state(&self) {
         let doc = StateDocument {
             schema: STATE_SCHEMA,
             pid: std::process::id(),
@@ -320,7 +440,8 @@ impl Agent {
             updated_at: rfc3339_now(),
             profile: self.policy.profile.as_str(),
             policy_problem: self.policy_problem.as_deref(),
-            check: serde_json::from_slice(&check).unwrap_or(serde_json::Value::Null),
+            check: &self.check,
+            cache: self.cache_doc.as_ref(),
         };
         match serde_json::to_vec_pretty(&doc) {
             Ok(bytes) => {
@@ -330,13 +451,6 @@ impl Agent {
             }
             Err(e) => tracing::error!("rendering the state: {e}"),
         }
-        self.findings = evaluation.findings;
-        tracing::debug!(
-            elapsed_ms = started.elapsed().as_millis(),
-            reads = self.cache.reads,
-            cached = self.cache.hits,
-            "checked"
-        );
     }
 }
 
@@ -349,7 +463,8 @@ struct StateDocument<'a> {
     updated_at: String,
     profile: &'static str,
     policy_problem: Option<&'a str>,
-    check: serde_json::Value,
+    check: &'a serde_json::Value,
+    cache: Option<&'a CacheDocument>,
 }
 
 fn describe_policy_error(e: &anyhow::Error) -> String {
@@ -364,6 +479,28 @@ fn describe_policy_error(e: &anyhow::Error) -> String {
         }
     }
     format!("{e:#}")
+}
+
+/// What a pass over the agents saw and did, apart from the seconds that tick away.
+fn cache_signature(doc: &CacheDocument) -> Vec<String> {
+    let mut lines = Vec::new();
+    for agent in &doc.agents {
+        lines.push(format!("{} {:?}", agent.socket, agent.error));
+        for i in &agent.identities {
+            lines.push(format!(
+                "{} {} {} {}",
+                agent.socket,
+                i.fingerprint,
+                i.first_seen,
+                i.verdict.as_str()
+            ));
+        }
+    }
+    lines
+}
+
+fn unix_now() -> u64 {
+    u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(0)
 }
 
 fn rfc3339_now() -> String {

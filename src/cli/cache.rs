@@ -17,10 +17,6 @@ use keycheck::sys::session_events::{self, ListenOptions, SessionEvent};
 
 use super::{CacheArgs, OutputFormat};
 
-// `keycheck check` lists the user's agents with these; they live in the library so the
-// background agent can run the same pass.
-pub(super) use keycheck::sys::cache_pass::{agent_facts, agent_sockets};
-
 pub(super) fn run(args: &CacheArgs, enforce: bool) -> Result<ExitCode> {
     let policy = super::policy::load(args.policy.as_deref())?;
     let report = cache_pass::pass(&policy, enforce, unix_now())?;

@@ -34,16 +34,6 @@ pub(super) fn run(args: &CheckArgs) -> Result<ExitCode> {
     for note in notes {
         eprintln!("keycheck: {note}");
     }
-    if args.paths.is_empty() {
-        if let Some(home) = home.as_deref() {
-            let uid = rustix::process::geteuid().as_raw();
-            inventory.agents =
-                super::cache::agent_sockets(Some(home), inventory.ssh_config.as_ref())
-                    .iter()
-                    .map(|socket| super::cache::agent_facts(socket, uid))
-                    .collect();
-        }
-    }
     if args.try_common_passphrases {
         audit_passphrases(&mut inventory, Duration::from_secs(args.passphrase_budget));
     }

@@ -291,14 +291,51 @@ enum Mode {
     Clear(ClearScope),
 }
 
+/// [`pass`] over the given sockets: a long-running caller keeps the list from its last
+/// look at the ssh config instead of running `ssh -G` on every poll.
+///
+/// # Errors
+/// As [`pass`].
+pub fn pass_on(
+    policy: &Policy,
+    sockets: &[PathBuf],
+    enforce: bool,
+    now: u64,
+) -> Result<CacheDocument, CachePassError> {
+    let mode = if enforce { Mode::Enforce } else { Mode::Look };
+    run_on(policy, sockets, mode, now)
+}
+
+/// [`clear`] over the given sockets (see [`pass_on`]).
+///
+/// # Errors
+/// As [`pass`].
+pub fn clear_on(
+    policy: &Policy,
+    sockets: &[PathBuf],
+    scope: ClearScope,
+    now: u64,
+) -> Result<CacheDocument, CachePassError> {
+    run_on(policy, sockets, Mode::Clear(scope), now)
+}
+
 fn run(policy: &Policy, mode: Mode, now: u64) -> Result<CacheDocument, CachePassError> {
-    let window = policy.cache_window().as_secs();
-    let uid = rustix::process::geteuid().as_raw();
     let home = directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf());
     let config = home
         .as_deref()
         .and_then(|h| sshconfig::read_ssh_config(Path::new("ssh"), h, None).ok());
     let sockets = agent_sockets(home.as_deref(), config.as_ref());
+    run_on(policy, &sockets, mode, now)
+}
+
+fn run_on(
+    policy: &Policy,
+    sockets: &[PathBuf],
+    mode: Mode,
+    now: u64,
+) -> Result<CacheDocument, CachePassError> {
+    let window = policy.cache_window().as_secs();
+    let uid = rustix::process::geteuid().as_raw();
 
     let dir = state::state_dir().ok_or(CachePassError::NoStateDir)?;
     let mut warnings = Vec::new();
@@ -313,7 +350,7 @@ fn run(policy: &Policy, mode: Mode, now: u64) -> Result<CacheDocument, CachePass
             mode,
             cache: &mut cache,
         };
-        let (report, instance) = visit.agent(&socket);
+        let (report, instance) = visit.agent(socket);
         agents.push(report);
         live.extend(instance);
     }

@@ -1,7 +1,7 @@
 //! EDGE: everything a check looks at, gathered into one [`Inventory`]: the key files
 //! under `~/.ssh` (or the given paths), and on the default run the ssh client's
-//! configuration (`ssh -G`), `authorized_keys`, the keys `IdentityFile` names outside
-//! `~/.ssh`, the policy's `[files] search` paths and, when asked, the whole home tree.
+//! configuration (`ssh -G`), `authorized_keys`, the user's ssh-agents, the keys `IdentityFile` names
+//! outside `~/.ssh`, the policy's `[files] search` paths and, when asked, the whole home tree.
 //! `keycheck check` and the background agent both start here.
 
 use std::path::{Path, PathBuf};
@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::inventory::{FileError, Found, Inventory};
 use crate::policy::Policy;
 use crate::sshconfig::ConfigProblem;
+use crate::sys::cache_pass;
 use crate::sys::scan::{self, InspectCache, RootError, ScanOptions};
 use crate::sys::search::{self, SearchError, SearchOptions};
 use crate::sys::sshconfig;
@@ -110,6 +111,11 @@ pub fn gather(
                 }
                 Err(e) => notes.push(format!("ssh config not checked: {e}")),
             }
+            let uid = rustix::process::geteuid().as_raw();
+            inventory.agents = cache_pass::agent_sockets(Some(home), inventory.ssh_config.as_ref())
+                .iter()
+                .map(|socket| cache_pass::agent_facts(socket, uid))
+                .collect();
             let named: Vec<PathBuf> = identity_files
                 .iter()
                 .filter(|p| p.is_file() && !p.starts_with(&dot_ssh))
