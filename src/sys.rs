@@ -5,6 +5,7 @@
 //! Edges return facts and never judge: deciding that mode 0644 is bad belongs in `rules`.
 
 pub mod agent_process;
+pub mod desktop;
 pub mod passphrase_audit;
 pub mod policy_files;
 pub mod scan;
