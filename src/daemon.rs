@@ -1,6 +1,5 @@
 //! PURE: the decisions of keycheck's long-running work, apart from the clock, sockets and
-//! files that feed them: which loaded keys have outlived the cache window ([`expiry`]),
-//! and what to tell the person at the desk, and when ([`notice`]).
+//! files that feed them: which loaded keys have outlived the cache window ([`expiry`]).
 //! Callers pass `now` and what the edges saw; nothing here sleeps, reads or writes.
 
 pub mod expiry;
