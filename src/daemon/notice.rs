@@ -13,7 +13,7 @@
 //! never key material. Bodies are plain text; the desktop edge escapes them for servers
 //! that read markup.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -265,67 +265,61 @@ pub fn plan(
     }
 
     // The notifiable findings, one per identity (the highest severity when a pass
-    // reported the same identity twice).
-    let mut current: BTreeMap<Identity<'_>, &Finding> = BTreeMap::new();
-    for f in findings
-        .iter()
-        .filter(|f| f.severity >= notify.min_severity)
-    {
+    // reported the same identity twice), by index into `findings`.
+    let mut current: BTreeMap<Identity<'_>, usize> = BTreeMap::new();
+    for (i, f) in findings.iter().enumerate() {
+        if f.severity < notify.min_severity {
+            continue;
+        }
         current
             .entry(identity(f))
-            .and_modify(|g| {
-                if f.severity > g.severity {
-                    *g = f;
+            .and_modify(|j| {
+                if f.severity > findings[*j].severity {
+                    *j = i;
                 }
             })
-            .or_insert(f);
+            .or_insert(i);
     }
 
     // Resolved findings are forgotten, so a recurrence is new again.
     state
         .findings
         .retain(|r| current.contains_key(&record_identity(r)));
-    let index: HashMap<(String, String, Option<String>), usize> = state
-        .findings
-        .iter()
-        .enumerate()
-        .map(|(i, r)| ((r.rule.clone(), r.path.clone(), r.fingerprint.clone()), i))
-        .collect();
-
     let mut new = Vec::new();
     let mut reminders = Vec::new();
-    for (id, f) in &current {
-        let key = (id.0.to_owned(), id.1.to_owned(), id.2.map(str::to_owned));
-        match index.get(&key) {
-            None => {
-                state.findings.push(Notified {
-                    rule: key.0,
-                    path: key.1,
-                    fingerprint: key.2,
-                    severity: f.severity,
-                    first_notified: now,
-                    last_notified: now,
-                });
-                new.push(*f);
-            }
-            Some(&i) => {
-                let r = &mut state.findings[i];
-                // A clock that went backwards must not postpone reminders for ever.
-                r.last_notified = r.last_notified.min(now);
-                if f.severity > r.severity {
-                    r.severity = f.severity;
-                    r.last_notified = now;
-                    new.push(*f);
-                } else {
-                    // A severity that fell is remembered, so rising again is news.
-                    r.severity = f.severity;
-                    if due(r.last_notified) {
-                        r.last_notified = now;
-                        reminders.push(*f);
-                    }
-                }
+    let mut known = HashSet::new();
+    for r in &mut state.findings {
+        let Some(&i) = current.get(&record_identity(r)) else {
+            continue;
+        };
+        known.insert(i);
+        let f = &findings[i];
+        // A clock that went backwards must not postpone reminders for ever.
+        r.last_notified = r.last_notified.min(now);
+        if f.severity > r.severity {
+            r.severity = f.severity;
+            r.last_notified = now;
+            new.push(f);
+        } else {
+            // A severity that fell is remembered, so rising again is news.
+            r.severity = f.severity;
+            if due(r.last_notified) {
+                r.last_notified = now;
+                reminders.push(f);
             }
         }
+    }
+    for &i in current.values().filter(|i| !known.contains(*i)) {
+        let f = &findings[i];
+        state.findings.push(Notified {
+            rule: f.rule.id().to_owned(),
+            path: f.path.clone(),
+            fingerprint: f.fingerprint.clone(),
+            severity: f.severity,
+            first_notified: now,
+            last_notified: now,
+        });
+        new.push(f);
     }
     state.findings.sort_by(|a, b| {
         (&a.path, &a.rule, &a.fingerprint).cmp(&(&b.path, &b.rule, &b.fingerprint))
