@@ -2,10 +2,11 @@
 //! a real freedesktop notification server (dunst), all started by the test in its own
 //! temporary directory and killed when the [`Desktop`] is dropped.
 //!
-//! - The bus is `dbus-daemon --nofork --print-address` with a generated configuration
-//!   whose only listen address is a socket in the temp dir and which has no service
-//!   directory, so nothing is D-Bus-activated behind the test's back (unless the test
-//!   asks for an activatable server with [`Options::activation`]).
+//! - The bus ([`Bus`], usable on its own by tests that need only a bus) is
+//!   `dbus-daemon --nofork --print-address` with a generated configuration whose only
+//!   listen address is a socket in the temp dir and which has no service directory, so
+//!   nothing is D-Bus-activated behind the test's back (unless the test asks for an
+//!   activatable server with [`Options::activation`]).
 //! - Xvfb picks its own display number (`-displayfd`), so parallel tests never collide.
 //! - dunst runs with a generated configuration (unlimited history, nothing from the
 //!   user's files) and only `DISPLAY` and `DBUS_SESSION_BUS_ADDRESS` from this desktop.
@@ -19,7 +20,8 @@
 use std::fs;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -88,12 +90,9 @@ pub struct NotifyCall {
 /// A private session bus, X server and notification server.
 pub struct Desktop {
     dir: tempfile::TempDir,
-    address: String,
     display: String,
-    bus: Child,
+    bus: Bus,
     xvfb: Child,
-    /// Kept open: Xvfb wrote its display number there.
-    _xvfb_out: BufReader<ChildStdout>,
     server: Option<Child>,
     servers_started: usize,
     /// What servers stopped earlier had received (a restart must lose nothing).
@@ -123,70 +122,29 @@ impl Desktop {
             .stderr(log_file(dir.path(), "xvfb.log"))
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start Xvfb: {e}"));
-        let mut xvfb_out = BufReader::new(xvfb.stdout.take().expect("piped stdout"));
-        let number = read_line(&mut xvfb_out, "Xvfb -displayfd", dir.path(), "xvfb.log");
-        let display = format!(":{}", number.trim());
+        let number = first_line(&mut xvfb, "Xvfb -displayfd", &dir.path().join("xvfb.log"));
+        let display = format!(":{number}");
 
-        let config = dir.path().join("bus.conf");
-        let servicedir = match &options.activation {
-            Some(activation) => {
-                let exec = match activation {
-                    Activation::Dunst => dunst_command(dir.path()),
-                    Activation::Exec(line) => line.clone(),
-                };
-                let services = dir.path().join("services");
-                fs::create_dir(&services).expect("service dir");
-                fs::write(
-                    services.join(format!("{SERVER_NAME}.service")),
-                    format!("[D-BUS Service]\nName={SERVER_NAME}\nExec={exec}\n"),
-                )
-                .expect("write service file");
-                format!("  <servicedir>{}</servicedir>\n", services.display())
-            }
-            None => String::new(),
-        };
-        fs::write(
-            &config,
-            format!(
-                "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n \
-                 \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n\
-                 <busconfig>\n  <type>session</type>\n  <listen>unix:path={}</listen>\n  \
-                 <auth>EXTERNAL</auth>\n{servicedir}  <policy context=\"default\">\n    \
-                 <allow send_destination=\"*\" eavesdrop=\"true\"/>\n    \
-                 <allow eavesdrop=\"true\"/>\n    <allow own=\"*\"/>\n  </policy>\n</busconfig>\n",
-                dir.path().join("bus").display()
-            ),
-        )
-        .expect("write bus config");
-        let mut bus_cmd = Command::new("dbus-daemon");
-        bus_cmd
-            .arg("--nofork")
-            .arg("--print-address")
-            .arg(format!("--config-file={}", config.display()));
-        isolate(&mut bus_cmd, dir.path(), &display, None);
-        let mut bus = bus_cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log_file(dir.path(), "bus.log"))
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start dbus-daemon: {e}"));
-        let mut bus_out = BufReader::new(bus.stdout.take().expect("piped stdout"));
-        let address = read_line(
-            &mut bus_out,
-            "dbus-daemon --print-address",
+        let activation = options.activation.as_ref().map(|a| match a {
+            Activation::Dunst => dunst_command(dir.path()),
+            Activation::Exec(line) => line.clone(),
+        });
+        let mut bus_env = Command::new("dbus-daemon");
+        isolate(&mut bus_env, dir.path(), &display, None);
+        let bus = Bus::start_in(
             dir.path(),
-            "bus.log",
-        )
-        .trim()
-        .to_owned();
-
+            "session",
+            activation
+                .as_deref()
+                .map(|exec| (SERVER_NAME, exec))
+                .as_slice(),
+            bus_env,
+        );
         let mut desktop = Desktop {
             dir,
-            address,
             display,
             bus,
             xvfb,
-            _xvfb_out: xvfb_out,
             server: None,
             servers_started: 0,
             earlier: Vec::new(),
@@ -202,14 +160,17 @@ impl Desktop {
     /// The env pairs a child process needs to use this desktop.
     pub fn envs(&self) -> Vec<(String, String)> {
         vec![
-            ("DBUS_SESSION_BUS_ADDRESS".to_owned(), self.address.clone()),
+            (
+                "DBUS_SESSION_BUS_ADDRESS".to_owned(),
+                self.address().to_owned(),
+            ),
             ("DISPLAY".to_owned(), self.display.clone()),
         ]
     }
 
     /// The bus address (`unix:path=…,guid=…`).
     pub fn address(&self) -> &str {
-        &self.address
+        self.bus.address()
     }
 
     /// The X display (`:N`).
@@ -241,7 +202,7 @@ impl Desktop {
             &mut cmd,
             self.dir.path(),
             &self.display,
-            Some(&self.address),
+            Some(self.address()),
         );
         let mut child = cmd
             .stdin(Stdio::null())
@@ -352,7 +313,7 @@ impl Desktop {
             &mut cmd,
             self.dir.path(),
             &self.display,
-            Some(&self.address),
+            Some(self.address()),
         );
         cmd.stdin(Stdio::null());
         cmd
@@ -452,7 +413,7 @@ impl Desktop {
     /// The pids of every process this desktop started that still runs (bus, X server,
     /// notification server), for checking that nothing is left behind.
     pub fn pids(&self) -> Vec<i32> {
-        let mut pids = vec![pid_of(&self.bus), pid_of(&self.xvfb)];
+        let mut pids = vec![self.bus.pid(), pid_of(&self.xvfb)];
         pids.extend(self.server_pid());
         pids
     }
@@ -464,22 +425,7 @@ impl Drop for Desktop {
             let _ = child.kill();
             let _ = child.wait();
         }
-        // What the bus activated runs in a session of its own: kill the bus's
-        // descendants by ancestry, then the bus.
-        let bus = pid_of(&self.bus);
-        let activated = descendants(bus);
-        for &pid in &activated {
-            if let Some(pid) = rustix::process::Pid::from_raw(pid) {
-                let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
-            }
-        }
-        let _ = self.bus.kill();
-        let _ = self.bus.wait();
-        // They are reaped by their parents (or init): wait until they are gone.
-        let deadline = Instant::now() + START_DEADLINE;
-        while activated.iter().any(|pid| running(*pid)) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        self.bus.stop();
         // TERM lets Xvfb remove its lock file and socket.
         terminate(&mut self.xvfb);
     }
@@ -499,6 +445,116 @@ fn terminate(child: &mut Child) {
     }
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// A private `dbus-daemon`: a unix socket in a temp dir, a policy that allows everything,
+/// and no service directory unless services are given, so nothing is D-Bus-activated
+/// behind a test's back. Dropping it kills it and everything it activated.
+pub struct Bus {
+    child: Child,
+    address: String,
+    stopped: bool,
+}
+
+impl Bus {
+    /// Starts a bus of `kind` (`session` or `system`) with its socket, config and log in
+    /// `dir`, and waits for its address.
+    pub fn start(dir: &Path, kind: &str) -> Bus {
+        Bus::start_in(dir, kind, &[], Command::new("dbus-daemon"))
+    }
+
+    /// The same, with activatable `services` (well-known name, `Exec=` line), run by
+    /// `cmd` (a `dbus-daemon` command whose environment the activated services inherit).
+    pub fn start_in(dir: &Path, kind: &str, services: &[(&str, &str)], mut cmd: Command) -> Bus {
+        let mut servicedir = String::new();
+        if !services.is_empty() {
+            let sdir = dir.join(format!("{kind}-services"));
+            fs::create_dir_all(&sdir).expect("service dir");
+            for (name, exec) in services {
+                fs::write(
+                    sdir.join(format!("{name}.service")),
+                    format!("[D-BUS Service]\nName={name}\nExec={exec}\n"),
+                )
+                .expect("write service file");
+            }
+            servicedir = format!("  <servicedir>{}</servicedir>\n", sdir.display());
+        }
+        let config = dir.join(format!("{kind}-bus.conf"));
+        fs::write(
+            &config,
+            format!(
+                r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>{kind}</type>
+  <listen>unix:path={socket}</listen>
+  <auth>EXTERNAL</auth>
+{servicedir}  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"#,
+                socket = dir.join(format!("{kind}-bus")).display()
+            ),
+        )
+        .expect("write bus config");
+        let log = dir.join(format!("{kind}-bus.log"));
+        let mut child = cmd
+            .arg("--nofork")
+            .arg("--print-address")
+            .arg(format!("--config-file={}", config.display()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log_file(dir, &format!("{kind}-bus.log")))
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start dbus-daemon: {e}"));
+        let address = first_line(&mut child, "dbus-daemon --print-address", &log);
+        Bus {
+            child,
+            address,
+            stopped: false,
+        }
+    }
+
+    /// The address (`unix:path=…,guid=…`).
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// The daemon's pid.
+    pub fn pid(&self) -> i32 {
+        pid_of(&self.child)
+    }
+
+    /// Kills what the bus activated (it runs in sessions of its own, so by ancestry), then
+    /// the bus, and waits until they are gone.
+    pub fn stop(&mut self) {
+        if std::mem::replace(&mut self.stopped, true) {
+            // Its pid may belong to another process by now.
+            return;
+        }
+        let activated = descendants(self.pid());
+        for &pid in &activated {
+            if let Some(pid) = rustix::process::Pid::from_raw(pid) {
+                let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+            }
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        // Their parents (or init) reap them.
+        let deadline = Instant::now() + START_DEADLINE;
+        while activated.iter().any(|pid| running(*pid)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Bus {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }
 
 /// A running `dbus-monitor`; killed when dropped.
@@ -598,17 +654,30 @@ fn read_log(dir: &Path, name: &str) -> String {
     fs::read_to_string(dir.join(name)).unwrap_or_default()
 }
 
-/// The first line a starting daemon prints; fails the test with its log when it prints
-/// none.
-fn read_line(out: &mut BufReader<ChildStdout>, what: &str, dir: &Path, log: &str) -> String {
-    let mut line = String::new();
-    let n = out.read_line(&mut line).unwrap_or(0);
-    assert!(
-        n > 0 && !line.trim().is_empty(),
-        "{what} printed nothing:\n{}",
-        read_log(dir, log)
-    );
-    line
+/// The first line a starting daemon prints on stdout (trimmed); fails the test with its
+/// log when it prints none within the start deadline. The pipe stays open behind it.
+fn first_line(child: &mut Child, what: &str, log: &Path) -> String {
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut out = BufReader::new(stdout);
+        let mut line = String::new();
+        let _ = out.read_line(&mut line);
+        let _ = tx.send(line);
+        // Keep reading (and so the pipe open) until the daemon exits.
+        let _ = std::io::copy(&mut out, &mut std::io::sink());
+    });
+    match rx.recv_timeout(START_DEADLINE) {
+        Ok(line) if !line.trim().is_empty() => line.trim().to_owned(),
+        other => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "{what} printed nothing within {START_DEADLINE:?} ({other:?}):\n{}",
+                fs::read_to_string(log).unwrap_or_default()
+            );
+        }
+    }
 }
 
 /// Every process whose chain of parents leads to `root` (from `/proc/PID/stat`).
