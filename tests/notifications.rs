@@ -645,3 +645,38 @@ fn a_key_removed_by_the_window_is_announced() {
     );
     assert_nothing_left(desktop);
 }
+
+#[test]
+fn a_server_that_never_starts_costs_one_timeout_and_leaves_nothing() {
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let script = scratch.path().join("stuck-server");
+    // A duration no other process on the machine sleeps for, to find it by.
+    let nap = format!("600.{}", std::process::id());
+    std::fs::write(&script, format!("#!/bin/sh\nexec sleep {nap}\n"))
+        .expect("write the stuck server");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let desktop = TestDesktop::start_with(Options {
+        no_server: true,
+        activation: Some(Activation::Exec(script.display().to_string())),
+    });
+    let mut driver = Driver::on(&desktop);
+    driver.call(json!({ "cmd": "config", "timeout_ms": 500 }));
+    let answer = driver.send(&[plain("stuck", Urgency::Normal)]);
+    assert_eq!(err_variant(&answer), "TimedOut", "{answer}");
+    assert!(ms(&answer) < 1500, "took {answer}");
+    let answer = driver.flush();
+    assert_eq!(err_variant(&answer), "TimedOut", "{answer}");
+    assert_eq!(pending(&answer), 1);
+    let sleeping = || {
+        let out = Command::new("pgrep")
+            .arg("-f")
+            .arg(format!("^sleep {nap}$"))
+            .output()
+            .expect("run pgrep");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    assert!(!sleeping().is_empty(), "the bus started the stuck server");
+    driver.quit();
+    assert_nothing_left(desktop);
+    assert_eq!(sleeping(), "", "the stuck server outlived its desktop");
+}

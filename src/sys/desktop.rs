@@ -293,7 +293,12 @@ impl Desktop {
             None => Ok(0),
             Some(Job::Deliver { rx, note }) => match self.wait_delivery(rx, note, None) {
                 (_, Err(DesktopError::TimedOut { .. })) => Err(self.timed_out()),
-                // Its failure is stale: the caller is about to try again.
+                (n, Err(DesktopError::ActivationFailed { .. })) => {
+                    // A server that took that long to fail to start is not retried at once.
+                    self.activation_failed_at = Some(Instant::now());
+                    Ok(n)
+                }
+                // Any other failure is stale: the caller is about to try again.
                 (n, _) => Ok(n),
             },
             Some(Job::Probe { rx }) => match rx.try_recv() {
