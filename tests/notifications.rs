@@ -230,36 +230,6 @@ fn pending(answer: &Value) -> u64 {
     answer["pending"].as_u64().expect("pending")
 }
 
-/// Drops the desktop and checks that none of its processes is left.
-fn assert_nothing_left(desktop: TestDesktop) {
-    let pids = desktop.pids();
-    let dir = desktop.dir().to_path_buf();
-    drop(desktop);
-    for pid in pids {
-        // Gone, a zombie its (killed) parent could not reap, or the pid already reused by
-        // some other program.
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let alive = stat
-            .split_once(" (")
-            .and_then(|(_, rest)| rest.rsplit_once(')'))
-            .is_some_and(|(comm, rest)| {
-                ["Xvfb", "dbus-daemon", "dunst"].contains(&comm)
-                    && !rest.trim_start().starts_with('Z')
-            });
-        assert!(!alive, "pid {pid} of the test desktop still runs: {stat}");
-    }
-    let out = Command::new("pgrep")
-        .arg("-f")
-        .arg(dir.as_os_str())
-        .output()
-        .expect("run pgrep");
-    assert!(
-        out.stdout.is_empty(),
-        "processes of the test desktop are left: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-}
-
 fn notify_policy() -> NotifyPolicy {
     NotifyPolicy {
         min_severity: Severity::Warn,
@@ -343,7 +313,7 @@ fn a_finding_arrives_with_appname_summary_reason_and_fix() {
     // dunst reads markup in bodies, so the notifier escaped it.
     assert!(got[0].body.contains("&lt;old&gt; &amp; co"), "{got:#?}");
     driver.quit();
-    assert_nothing_left(desktop);
+    desktop.close();
 }
 
 #[test]
@@ -392,7 +362,7 @@ fn three_new_keys_arrive_as_one_notification() {
         );
         assert!(body.contains(&f.message), "{body}");
     }
-    assert_nothing_left(desktop);
+    desktop.close();
 }
 
 #[test]
@@ -423,7 +393,7 @@ fn urgency_and_timeout_are_on_the_wire() {
         ]
     );
     drop(monitor);
-    assert_nothing_left(desktop);
+    desktop.close();
 }
 
 #[test]
@@ -464,7 +434,7 @@ fn a_restarted_server_gets_what_waited_nothing_lost_nothing_twice() {
     assert!(warnings[0].contains("no notification server"), "{log}");
     assert!(log.contains("delivered again"), "{log}");
     assert!(!log.contains(secret_body), "a body reached the log:\n{log}");
-    assert_nothing_left(desktop);
+    desktop.close();
 }
 
 #[test]
@@ -494,7 +464,7 @@ fn a_hung_server_times_out_and_its_late_delivery_is_not_repeated() {
     driver.quit();
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(summaries(&desktop.received()), ["late"]);
-    assert_nothing_left(desktop);
+    desktop.close();
 }
 
 #[test]
@@ -544,7 +514,7 @@ fn a_bus_that_can_activate_the_server_gets_it_started() {
     assert!(desktop.server_owned(), "the bus started dunst");
     driver.quit();
     assert_eq!(summaries(&desktop.wait_for(1, ARRIVAL)), ["activated"]);
-    assert_nothing_left(desktop);
+    desktop.close();
 }
 
 #[test]
@@ -582,7 +552,7 @@ fn a_failed_activation_is_not_retried_on_every_flush() {
     assert_eq!(pending(&answer), 1);
     assert_eq!(runs(), 1, "no second activation so soon");
     driver.quit();
-    assert_nothing_left(desktop);
+    desktop.close();
 }
 
 #[test]
@@ -610,7 +580,7 @@ fn a_full_outbox_drops_the_oldest_and_says_how_many() {
         summaries(&got),
         ["2 keycheck notifications were dropped", "n3", "n4", "n5"]
     );
-    assert_nothing_left(desktop);
+    desktop.close();
 }
 
 #[test]
@@ -643,7 +613,7 @@ fn a_key_removed_by_the_window_is_announced() {
         body.contains("alice@laptop (SHA256:2WkPwvV8Hhv0Q3fY3XbSg8p5o0vE7bXQm1nV+q0b3Yk)"),
         "{body}"
     );
-    assert_nothing_left(desktop);
+    desktop.close();
 }
 
 #[test]
@@ -677,6 +647,6 @@ fn a_server_that_never_starts_costs_one_timeout_and_leaves_nothing() {
     };
     assert!(!sleeping().is_empty(), "the bus started the stuck server");
     driver.quit();
-    assert_nothing_left(desktop);
+    desktop.close();
     assert_eq!(sleeping(), "", "the stuck server outlived its desktop");
 }

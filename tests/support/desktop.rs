@@ -332,26 +332,8 @@ impl Desktop {
 
     /// The current server's history, oldest first.
     fn history(&self) -> Vec<Received> {
-        let close = self
-            .tool("dunstctl")
-            .arg("close-all")
-            .output()
-            .expect("run dunstctl close-all");
-        assert!(
-            close.status.success(),
-            "dunstctl close-all failed: {}",
-            String::from_utf8_lossy(&close.stderr)
-        );
-        let out = self
-            .tool("dunstctl")
-            .arg("history")
-            .output()
-            .expect("run dunstctl history");
-        assert!(
-            out.status.success(),
-            "dunstctl history failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        super::run_ok(self.tool("dunstctl").arg("close-all"));
+        let out = super::run_ok(self.tool("dunstctl").arg("history"));
         parse_history(&String::from_utf8_lossy(&out.stdout))
     }
 
@@ -397,25 +379,35 @@ impl Desktop {
 
     /// Writes a screenshot of the X screen (ImageMagick `import -window root`).
     pub fn screenshot(&self, path: &Path) {
-        let out = self
-            .tool("import")
-            .args(["-window", "root"])
-            .arg(path)
-            .output()
-            .expect("run import");
-        assert!(
-            out.status.success(),
-            "import -window root failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        super::run_ok(self.tool("import").args(["-window", "root"]).arg(path));
     }
 
-    /// The pids of every process this desktop started that still runs (bus, X server,
-    /// notification server), for checking that nothing is left behind.
-    pub fn pids(&self) -> Vec<i32> {
-        let mut pids = vec![self.bus.pid(), pid_of(&self.xvfb)];
-        pids.extend(self.server_pid());
-        pids
+    /// Stops everything (as dropping does) and fails the test if any process of this
+    /// desktop is left: the bus, the X server, the notification server (also when the bus
+    /// activated it), or anything else whose command line names the desktop's dir
+    /// (`pgrep -f`).
+    pub fn close(self) {
+        let mut pids = vec![
+            (self.bus.pid(), "dbus-daemon"),
+            (pid_of(&self.xvfb), "Xvfb"),
+        ];
+        pids.extend(self.server_pid().map(|pid| (pid, "dunst")));
+        let dir = self.dir.path().to_path_buf();
+        drop(self);
+        for (pid, comm) in pids {
+            // Gone, a zombie its killed parent could not reap, or the pid already reused.
+            let left = proc_stat(pid).filter(|s| s.comm == comm && s.state != 'Z');
+            assert!(
+                left.is_none(),
+                "{comm} (pid {pid}) of the test desktop still runs"
+            );
+        }
+        let out = super::run(Command::new("pgrep").arg("-f").arg(&dir));
+        assert!(
+            out.stdout.is_empty(),
+            "processes of the test desktop are left: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
     }
 }
 
@@ -680,27 +672,38 @@ fn first_line(child: &mut Child, what: &str, log: &Path) -> String {
     }
 }
 
-/// Every process whose chain of parents leads to `root` (from `/proc/PID/stat`).
+/// A process as `/proc/PID/stat` describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcStat {
+    /// The executable's name (`comm`).
+    pub comm: String,
+    /// `R`, `S`, `Z`, ...
+    pub state: char,
+    /// The parent's pid.
+    pub ppid: i32,
+}
+
+/// `/proc/PID/stat`, or `None` when there is no such process.
+pub fn proc_stat(pid: i32) -> Option<ProcStat> {
+    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // `pid (comm) state ppid ...`; comm may hold spaces and parentheses.
+    let (head, rest) = text.rsplit_once(')')?;
+    let comm = head.split_once('(')?.1.to_owned();
+    let mut fields = rest.split_whitespace();
+    let state = fields.next()?.chars().next()?;
+    let ppid = fields.next()?.parse().ok()?;
+    Some(ProcStat { comm, state, ppid })
+}
+
+/// Every process whose chain of parents leads to `root`.
 fn descendants(root: i32) -> Vec<i32> {
-    let mut parents = Vec::new();
-    for entry in fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        let stat = fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-        // `pid (comm) state ppid ...`; comm may hold spaces and parentheses.
-        let ppid = stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
-            .and_then(|p| p.parse::<i32>().ok());
-        if let Some(ppid) = ppid {
-            parents.push((pid, ppid));
-        }
-    }
+    let parents: Vec<(i32, i32)> = fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter_map(|pid| Some((pid, proc_stat(pid)?.ppid)))
+        .collect();
     let mut found = vec![root];
     let mut i = 0;
     while i < found.len() {
@@ -719,13 +722,7 @@ fn descendants(root: i32) -> Vec<i32> {
 
 /// Returns true if and only if `pid` runs (a zombie counts as gone).
 fn running(pid: i32) -> bool {
-    fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| {
-            s.rsplit_once(')')
-                .map(|(_, rest)| rest.trim_start().starts_with('Z'))
-        })
-        .is_some_and(|zombie| !zombie)
+    proc_stat(pid).is_some_and(|s| s.state != 'Z')
 }
 
 fn pid_of(child: &Child) -> i32 {
