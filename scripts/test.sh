@@ -14,17 +14,30 @@ command -v gpg-agent >/dev/null 2>&1 || need+=(gpg-agent)
 command -v gpgconf >/dev/null 2>&1 || need+=(gpgconf)
 command -v gpg-connect-agent >/dev/null 2>&1 || need+=(gpgconf)
 command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
-# The session-event tests start private buses (dbus-daemon) and send signals (dbus-send).
+# Session events and desktop notifications: private buses (dbus-daemon, dbus-send), Xvfb and dunst (dunstctl history needs
+# busctl), dbus-monitor for urgency, ImageMagick's import for screenshots.
 command -v dbus-daemon >/dev/null 2>&1 || need+=(dbus)
 command -v dbus-send >/dev/null 2>&1 || need+=(dbus)
+command -v dbus-monitor >/dev/null 2>&1 || need+=(dbus)
+command -v Xvfb >/dev/null 2>&1 || need+=(xvfb)
+command -v xauth >/dev/null 2>&1 || need+=(xauth)
+command -v dunst >/dev/null 2>&1 || need+=(dunst)
+command -v dunstctl >/dev/null 2>&1 || need+=(dunst)
+command -v busctl >/dev/null 2>&1 || need+=(systemd)
+command -v notify-send >/dev/null 2>&1 || need+=(libnotify-bin)
+command -v xwd >/dev/null 2>&1 || need+=(x11-apps)
+command -v import >/dev/null 2>&1 || need+=(imagemagick)
+command -v pgrep >/dev/null 2>&1 || need+=(procps)
 if ((${#need[@]})); then
+  mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
   echo "installing ${need[*]} (needed by the tests)" >&2
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-for tool in ssh-keygen ssh ssh-agent ssh-add puttygen openssl gpg-agent gpgconf gpg-connect-agent setpriv dbus-daemon dbus-send; do
+for tool in ssh-keygen ssh ssh-agent ssh-add puttygen openssl gpg-agent gpgconf gpg-connect-agent setpriv \
+  dbus-daemon dbus-send dbus-monitor Xvfb xauth dunst dunstctl busctl notify-send xwd import pgrep; do
   command -v "$tool" >/dev/null 2>&1 || { echo "error: $tool is required by the tests and could not be installed" >&2; exit 1; }
 done
 

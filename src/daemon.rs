@@ -3,3 +3,4 @@
 //! Callers pass `now` and what the edges saw; nothing here sleeps, reads or writes.
 
 pub mod expiry;
+pub mod notice;

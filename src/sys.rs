@@ -6,6 +6,7 @@
 
 pub mod agent_process;
 pub mod cache_pass;
+pub mod desktop;
 pub mod gather;
 pub mod passphrase_audit;
 pub mod policy_files;

@@ -6,6 +6,8 @@
 
 #![allow(dead_code)]
 
+pub mod desktop;
+
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::fs;
@@ -43,6 +45,15 @@ pub fn require_tools() {
         "gpgconf",
         "gpg-connect-agent",
         "setpriv",
+        "dbus-daemon",
+        "dbus-send",
+        "dbus-monitor",
+        "Xvfb",
+        "dunst",
+        "dunstctl",
+        "busctl",
+        "import",
+        "pgrep",
     ] {
         let found = Command::new("sh")
             .args(["-c", &format!("command -v {tool}")])
@@ -54,7 +65,7 @@ pub fn require_tools() {
             found,
             "`{tool}` is not installed; these tests need the real tools, they never skip: \
              bash scripts/test.sh installs them (openssh-client putty-tools openssl gpg-agent \
-             gpgconf util-linux)"
+             gpgconf util-linux dbus xvfb dunst systemd imagemagick procps)"
         );
     }
 }
