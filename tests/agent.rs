@@ -484,3 +484,191 @@ fn keys_are_removed_from_a_real_ssh_agent_when_the_window_passes() {
     );
     ssh_agent.wait_empty("the later key after its window", &agent);
 }
+
+// --- With a real desktop: a private session bus, Xvfb and dunst -------------------------
+
+use support::desktop::Desktop;
+
+fn desktop_envs(desktop: &Desktop) -> Vec<(String, String)> {
+    desktop.envs()
+}
+
+fn start_on_desktop(
+    home: &Path,
+    desktop: &Desktop,
+    args: &[&str],
+    extra: &[(&str, &str)],
+) -> RunningAgent {
+    let envs = desktop_envs(desktop);
+    let mut all: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    all.extend_from_slice(extra);
+    RunningAgent::start_with(home, args, &all)
+}
+
+#[test]
+fn an_unencrypted_key_is_notified_once_with_its_fix_and_a_restart_does_not_repeat_it() {
+    require_tools();
+    let home = temp_home();
+    let desktop = Desktop::start();
+    let agent = start_on_desktop(home.path(), &desktop, &[], &[]);
+    let key = keygen(&home.path().join(".ssh"), "id_ed25519", "ed25519", "", &[]);
+    agent.wait_for("the finding", WAIT, |s| {
+        has_finding(s, &key, "passphrase-missing")
+    });
+    // The screen as the person sees it (docs/notification.png comes from here); reading
+    // the history below closes what is on screen.
+    std::thread::sleep(Duration::from_millis(500));
+    desktop.screenshot(&Path::new(env!("CARGO_TARGET_TMPDIR")).join("agent-notification.png"));
+    let got = desktop.wait_for(1, WAIT);
+    std::thread::sleep(Duration::from_millis(800));
+    let got_later = desktop.received();
+    assert_eq!(
+        got_later.len(),
+        1,
+        "exactly one notification: {got_later:#?}"
+    );
+    let n = &got[0];
+    assert_eq!(n.appname, "keycheck");
+    let body = n.body_text();
+    assert!(
+        n.summary.contains("id_ed25519") || body.contains("id_ed25519"),
+        "names the key: {n:#?}"
+    );
+    assert!(body.contains("ssh-keygen -p"), "gives the fix: {n:#?}");
+
+    // A restart remembers what it notified.
+    let (status, _) = agent.stop();
+    assert!(status.success());
+    let again = start_on_desktop(home.path(), &desktop, &[], &[]);
+    again.wait_for("the finding after the restart", WAIT, |s| {
+        has_finding(s, &key, "passphrase-missing")
+    });
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(desktop.received().len(), 1, "{:#?}", desktop.received());
+    drop(again);
+    desktop.close();
+}
+
+#[test]
+fn a_notification_server_that_comes_back_gets_what_it_missed() {
+    require_tools();
+    let home = temp_home();
+    let mut desktop = Desktop::start();
+    let agent = start_on_desktop(home.path(), &desktop, &[], &[]);
+    desktop.stop_server();
+    let key = keygen(
+        &home.path().join(".ssh"),
+        "id_rsa",
+        "rsa",
+        "",
+        &["-b", "1024"],
+    );
+    agent.wait_for("the finding", WAIT, |s| {
+        has_finding(s, &key, "rsa-below-minimum")
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(desktop.received().is_empty());
+    desktop.start_server();
+    let got = desktop.wait_for(1, Duration::from_secs(30));
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        desktop.received().len(),
+        1,
+        "nothing lost, nothing twice: {got:#?}"
+    );
+    assert!(got[0].body_text().contains("id_rsa"), "{got:#?}");
+    drop(agent);
+    desktop.close();
+}
+
+#[test]
+fn a_key_removed_by_the_window_is_notified() {
+    require_tools();
+    let home = temp_home();
+    let scratch = tempfile::tempdir().unwrap();
+    let policy = scratch.path().join("policy.toml");
+    std::fs::write(&policy, "version = 1\n[cache]\nlaptop = \"2s\"\n").unwrap();
+    let ssh_agent = SshAgent::start(scratch.path());
+    let key = keygen(scratch.path(), "work laptop key", "ed25519", "", &[]);
+    ssh_agent.add(&key);
+    let desktop = Desktop::start();
+    let socket = ssh_agent.socket.to_str().unwrap().to_owned();
+    let agent = start_on_desktop(
+        home.path(),
+        &desktop,
+        &["--poll-interval", "1", "--policy", policy.to_str().unwrap()],
+        &[("SSH_AUTH_SOCK", &socket)],
+    );
+    ssh_agent.wait_empty("the key after its window", &agent);
+    let got = desktop.wait_for(1, WAIT);
+    let removed: Vec<_> = got
+        .iter()
+        .filter(|n| n.body_text().contains("work laptop key") || n.summary.contains("removed"))
+        .collect();
+    assert_eq!(removed.len(), 1, "{got:#?}\n{}", agent.log());
+    drop(agent);
+    desktop.close();
+}
+
+#[test]
+fn a_locked_screen_clears_the_agent_when_the_policy_says_so() {
+    require_tools();
+    let home = temp_home();
+    let scratch = tempfile::tempdir().unwrap();
+    let policy = scratch.path().join("policy.toml");
+    std::fs::write(&policy, "version = 1\n[cache]\nclear_at_lock = true\n").unwrap();
+    let ssh_agent = SshAgent::start(scratch.path());
+    ssh_agent.add(&keygen(scratch.path(), "k1", "ed25519", "", &[]));
+    ssh_agent.add(&keygen(scratch.path(), "k2", "ed25519", "", &[]));
+    let desktop = Desktop::start();
+    let socket = ssh_agent.socket.to_str().unwrap().to_owned();
+    let agent = start_on_desktop(
+        home.path(),
+        &desktop,
+        &["--policy", policy.to_str().unwrap()],
+        &[("SSH_AUTH_SOCK", &socket)],
+    );
+    agent.wait_for("both keys tracked", WAIT, |s| {
+        s["cache"]["agents"][0]["identities"]
+            .as_array()
+            .map(Vec::len)
+            == Some(2)
+    });
+    assert!(ssh_agent.listed().contains("k1"));
+    support::run_ok(desktop.tool("dbus-send").args([
+        "--session",
+        "--type=signal",
+        "/org/freedesktop/ScreenSaver",
+        "org.freedesktop.ScreenSaver.ActiveChanged",
+        "boolean:true",
+    ]));
+    ssh_agent.wait_empty("both keys after the lock", &agent);
+    assert!(agent.log().contains("the screen locked"), "{}", agent.log());
+    drop(agent);
+    desktop.close();
+}
+
+#[test]
+fn a_broken_policy_is_notified_once() {
+    require_tools();
+    let home = temp_home();
+    let desktop = Desktop::start();
+    let agent = start_on_desktop(home.path(), &desktop, &[], &[]);
+    let config = home.path().join(".config/keycheck");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(config.join("policy.toml"), "[keys\n").unwrap();
+    agent.wait_for("the broken policy", WAIT, |s| {
+        s["policy_problem"].is_string()
+    });
+    let got = desktop.wait_for(1, WAIT);
+    // Touching it again (still broken) does not notify again.
+    std::fs::write(config.join("policy.toml"), "[keys\n\n").unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(desktop.received().len(), 1, "{got:#?}");
+    assert!(
+        got[0].body_text().contains("policy.toml:1"),
+        "names the file and line: {got:#?}"
+    );
+    drop(agent);
+    desktop.close();
+}

@@ -15,11 +15,13 @@ use anyhow::{Context as _, Result};
 use serde::Serialize;
 
 use super::AgentArgs;
+use keycheck::daemon::notice::{self, Event, NotifiedState};
 use keycheck::finding::Finding;
 use keycheck::policy::Policy;
 use keycheck::report;
 use keycheck::rules::{self, Env};
 use keycheck::sys::cache_pass::{self, CacheDocument, IdentityVerdict};
+use keycheck::sys::desktop::Desktop;
 use keycheck::sys::gather::{self, GatherOptions};
 use keycheck::sys::scan::{self, InspectCache};
 use keycheck::sys::session_events::{self, ListenOptions, SessionEvent};
@@ -32,6 +34,12 @@ pub(crate) use process::running_agent;
 pub(crate) const STATE_FILE: &str = "agent-state.json";
 /// Its schema id.
 pub(crate) const STATE_SCHEMA: &str = "keycheck.agent-state/v1";
+
+/// What was notified, so a restart does not notify it again.
+const NOTIFIED_FILE: &str = "notified.json";
+/// First wait before trying again to deliver notifications that found no server; it
+/// doubles up to the poll interval.
+const FIRST_RETRY: Duration = Duration::from_secs(5);
 
 /// After a file event, wait until the files have been quiet this long...
 const QUIET: Duration = Duration::from_millis(100);
@@ -163,6 +171,7 @@ pub(super) fn run(args: &AgentArgs) -> Result<ExitCode> {
         if now >= agent.next_poll || agent.cache_deadline.is_some_and(|d| now >= d) {
             agent.poll_agents();
         }
+        agent.retry_due(now);
     }
     drop(watcher);
     listener.stop();
@@ -202,6 +211,14 @@ struct Agent {
     cache_doc: Option<CacheDocument>,
     /// The last check, as written to the state file.
     check: serde_json::Value,
+    /// What was notified (persisted).
+    notified: NotifiedState,
+    /// Notifications on their way to the desktop.
+    desktop: Desktop,
+    /// Occurrences to notify with the next plan.
+    events: Vec<Event>,
+    /// When to try again to deliver what is pending, and the wait after that.
+    retry: Option<(Instant, Duration)>,
     /// First and latest file event of the burst not yet checked.
     burst: Option<(Instant, Instant)>,
 }
@@ -232,8 +249,13 @@ impl Agent {
             cache_deadline: None,
             cache_doc: None,
             check: serde_json::Value::Null,
+            notified: NotifiedState::default(),
+            desktop: Desktop::new(),
+            events: Vec::new(),
+            retry: None,
             burst: None,
         };
+        agent.notified = load_notified(&agent.dir);
         agent.reload_policy();
         Ok(agent)
     }
@@ -287,6 +309,9 @@ impl Agent {
         if let Some(d) = self.cache_deadline {
             deadline = deadline.min(d);
         }
+        if let Some((at, _)) = self.retry {
+            deadline = deadline.min(at);
+        }
         if let Some((first, last)) = self.burst {
             deadline = deadline.min((last + QUIET).min(first + MAX_DELAY));
         }
@@ -309,7 +334,7 @@ impl Agent {
                     .map(|i| i.seconds_left)
                     .min()
                     .map(|secs| now + Duration::from_secs(secs.max(1)));
-                self.took_effect(&doc, "the cache window passed");
+                self.took_effect(&doc, "the cache window passed", true);
                 // An idle poll writes nothing: only a change of what the agents hold (or
                 // of what keycheck did to it) is worth a write.
                 let changed =
@@ -323,6 +348,62 @@ impl Agent {
                 tracing::error!("cache window not enforced: {e}");
                 self.cache_deadline = None;
             }
+        }
+        // Also the time for reminders of what is still unresolved.
+        self.notify();
+    }
+
+    /// Plans the notifications for the findings in force and the events since the last
+    /// plan, sends them, and persists what was notified.
+    fn notify(&mut self) {
+        let mut events = std::mem::take(&mut self.events);
+        if let Some(problem) = &self.policy_problem {
+            events.push(Event::PolicyBroken {
+                message: problem.clone(),
+            });
+        }
+        let before = self.notified.to_json();
+        let notices = notice::plan(
+            &mut self.notified,
+            &self.findings,
+            &events,
+            unix_now(),
+            &self.policy.notify,
+        );
+        if !notices.is_empty() || self.desktop.pending() > 0 {
+            self.deliver(notices);
+        }
+        let after = self.notified.to_json();
+        if after != before {
+            if let Err(e) = state::write_atomic(&self.dir, NOTIFIED_FILE, &after) {
+                tracing::error!("{e}");
+            }
+        }
+    }
+
+    /// Sends `notices` with what is pending; on failure (the desktop logs why) tries
+    /// again later, waiting longer each time.
+    fn deliver(&mut self, notices: Vec<keycheck::daemon::notice::Notice>) {
+        match self.desktop.send(notices) {
+            Ok(delivered) => {
+                if delivered > 0 {
+                    tracing::info!(delivered, "notified");
+                }
+                self.retry = None;
+            }
+            Err(_) => {
+                let wait = self
+                    .retry
+                    .map_or(FIRST_RETRY, |(_, w)| (w * 2).min(self.poll));
+                self.retry = Some((Instant::now() + wait, wait));
+            }
+        }
+    }
+
+    /// Tries the pending notifications again once their retry time has come.
+    fn retry_due(&mut self, now: Instant) {
+        if self.retry.is_some_and(|(at, _)| now >= at) {
+            self.deliver(Vec::new());
         }
     }
 
@@ -344,17 +425,18 @@ impl Agent {
                     SessionEvent::Locked => "the screen locked",
                     _ => "the session ended",
                 };
-                self.took_effect(&doc, why);
+                self.took_effect(&doc, why, false);
                 self.cache_doc = Some(doc);
                 self.cache_deadline = None;
                 self.write_state();
+                self.notify();
             }
             Err(e) => tracing::error!("agents not cleared: {e}"),
         }
     }
 
-    /// Logs what a pass removed, and its warnings.
-    fn took_effect(&mut self, doc: &CacheDocument, why: &str) {
+    /// Logs what a pass removed, and its warnings; removals by the window are notified.
+    fn took_effect(&mut self, doc: &CacheDocument, why: &str, notify: bool) {
         for warning in &doc.warnings {
             tracing::warn!("{warning}");
         }
@@ -366,6 +448,14 @@ impl Agent {
                 verdict = identity.verdict.as_str(),
                 "key removed from its agent: {why}"
             );
+            if notify {
+                self.events.push(Event::Removed {
+                    socket: socket.to_owned(),
+                    fingerprint: identity.fingerprint.clone(),
+                    comment: identity.comment.clone(),
+                    window_secs: doc.window_seconds,
+                });
+            }
         }
     }
 
@@ -423,6 +513,7 @@ impl Agent {
         self.check = serde_json::from_slice(&check).unwrap_or(serde_json::Value::Null);
         self.write_state();
         self.findings = evaluation.findings;
+        self.notify();
         tracing::debug!(
             elapsed_ms = started.elapsed().as_millis(),
             reads = self.cache.reads,
@@ -479,6 +570,23 @@ fn describe_policy_error(e: &anyhow::Error) -> String {
         }
     }
     format!("{e:#}")
+}
+
+/// What was notified before: a state that cannot be read is set aside, and everything in
+/// force is notified again (better twice than never).
+fn load_notified(dir: &Path) -> NotifiedState {
+    match state::read(dir, NOTIFIED_FILE) {
+        Ok(Some(bytes)) => NotifiedState::from_json(&bytes).unwrap_or_else(|e| {
+            tracing::warn!("{NOTIFIED_FILE} not usable ({e}); set aside");
+            state::set_aside(dir, NOTIFIED_FILE);
+            NotifiedState::default()
+        }),
+        Ok(None) => NotifiedState::default(),
+        Err(e) => {
+            tracing::warn!("{e}");
+            NotifiedState::default()
+        }
+    }
 }
 
 /// What a pass over the agents saw and did, apart from the seconds that tick away.
