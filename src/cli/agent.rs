@@ -19,7 +19,7 @@ use keycheck::daemon::notice::{self, Event, NotifiedState};
 use keycheck::finding::Finding;
 use keycheck::policy::Policy;
 use keycheck::report;
-use keycheck::rules::{self, Env};
+use keycheck::rules::{self, Env, Rule};
 use keycheck::sys::cache_pass::{self, CacheDocument, IdentityVerdict};
 use keycheck::sys::desktop::Desktop;
 use keycheck::sys::gather::{self, GatherOptions};
@@ -42,7 +42,7 @@ const NOTIFIED_FILE: &str = "notified.json";
 const FIRST_RETRY: Duration = Duration::from_secs(5);
 
 /// After a file event, wait until the files have been quiet this long...
-const QUIET: Duration = Duration::from_millis(100);
+const QUIET: Duration = Duration::from_millis(50);
 /// ...but never longer than this after the first event of a burst.
 const MAX_DELAY: Duration = Duration::from_secs(1);
 
@@ -362,10 +362,18 @@ impl Agent {
                 message: problem.clone(),
             });
         }
+        // An agent without a lifetime of its own is what this process makes up for: it
+        // keeps the window itself, so telling the person about it would only nag.
+        let findings: Vec<Finding> = self
+            .findings
+            .iter()
+            .filter(|f| f.rule != Rule::AgentLifetimeUnbounded)
+            .cloned()
+            .collect();
         let before = self.notified.to_json();
         let notices = notice::plan(
             &mut self.notified,
-            &self.findings,
+            &findings,
             &events,
             unix_now(),
             &self.policy.notify,

@@ -5,14 +5,12 @@
 //! recreating `~/.ssh` (or creating a policy file that did not exist) is seen: a watch on
 //! a deleted directory dies silently, and [`Watcher::refresh`] puts it back on the new
 //! one. Events are passed on raw; the caller debounces them with its own clock, so the
-//! watcher never wakes the process on its own (the `notify` watcher thread blocks on the
-//! kernel's events, with no tick).
+//! watcher never wakes the process on its own: its thread blocks on the kernel's events,
+//! with no tick.
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
-
-use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher as _};
 
 /// What the watcher reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,13 +33,19 @@ pub struct Target {
 /// The watch could not be set up at all.
 #[derive(Debug, thiserror::Error)]
 #[error("watching files: {0}")]
-pub struct WatchError(#[from] notify::Error);
+pub struct WatchError(String);
+
+/// Directories below a recursive target watched at most (inotify watches are a
+/// per-user resource; `~/.ssh` holds a handful).
+const MAX_SUBDIRS: usize = 1000;
+/// Directory levels below a recursive target watched at most (as the scan's default).
+const MAX_DEPTH: usize = 8;
 
 /// Watches [`Target`]s and calls back with each [`Change`] that concerns one of them.
 pub struct Watcher {
-    inner: RecommendedWatcher,
+    backend: backend::Backend,
     targets: Vec<Target>,
-    /// What is watched now: path → (device, inode, recursive) when the watch was set.
+    /// What is watched now: directory → (device, inode, recursive) when the watch was set.
     watched: BTreeMap<PathBuf, (u64, u64, bool)>,
 }
 
@@ -65,28 +69,20 @@ impl Watcher {
         on_change: impl Fn(Change) + Send + 'static,
     ) -> Result<Watcher, WatchError> {
         let interest = targets.clone();
-        let inner =
-            notify::recommended_watcher(move |res: notify::Result<notify::Event>| match res {
-                Ok(event) if event.need_rescan() => {
-                    on_change(Change::Rescan("file events were lost".to_owned()));
+        let backend = backend::Backend::new(move |change| match change {
+            Change::Paths(paths) => {
+                let paths: Vec<PathBuf> = paths
+                    .into_iter()
+                    .filter(|p| concerns(&interest, p))
+                    .collect();
+                if !paths.is_empty() {
+                    on_change(Change::Paths(paths));
                 }
-                Ok(event) => {
-                    if matches!(event.kind, EventKind::Access(_)) {
-                        return;
-                    }
-                    let paths: Vec<PathBuf> = event
-                        .paths
-                        .into_iter()
-                        .filter(|p| concerns(&interest, p))
-                        .collect();
-                    if !paths.is_empty() {
-                        on_change(Change::Paths(paths));
-                    }
-                }
-                Err(e) => on_change(Change::Rescan(format!("the file watcher failed: {e}"))),
-            })?;
+            }
+            rescan @ Change::Rescan(_) => on_change(rescan),
+        })?;
         let mut watcher = Watcher {
-            inner,
+            backend,
             targets,
             watched: BTreeMap::new(),
         };
@@ -95,8 +91,10 @@ impl Watcher {
     }
 
     /// Brings the watches up to date with what exists now: a target that appeared is
-    /// watched, one that was deleted or replaced is watched again on its new inode.
-    /// Returns one line per watch that could not be set (the caller logs them).
+    /// watched, one that was deleted or replaced is watched again on its new inode, and
+    /// (where the OS watches one directory at a time) new subdirectories of a recursive
+    /// target are added. Returns one line per watch that could not be set (the caller
+    /// logs them).
     pub fn refresh(&mut self) -> Vec<String> {
         let mut wanted: BTreeMap<PathBuf, (u64, u64, bool)> = BTreeMap::new();
         for target in &self.targets {
@@ -125,6 +123,16 @@ impl Watcher {
                 parent = dir.parent();
             }
         }
+        if backend::ONE_DIRECTORY_AT_A_TIME {
+            let roots: Vec<PathBuf> = wanted
+                .iter()
+                .filter(|(_, id)| id.2)
+                .map(|(p, _)| p.clone())
+                .collect();
+            for root in roots {
+                subdirectories(&root, &mut wanted);
+            }
+        }
         let mut problems = Vec::new();
         let stale: Vec<PathBuf> = self
             .watched
@@ -134,19 +142,14 @@ impl Watcher {
             .collect();
         for path in stale {
             // The watch may already be gone with its directory; that is fine.
-            let _ = self.inner.unwatch(&path);
+            self.backend.unwatch(&path);
             self.watched.remove(&path);
         }
         for (path, id) in wanted {
             if self.watched.contains_key(&path) {
                 continue;
             }
-            let mode = if id.2 {
-                RecursiveMode::Recursive
-            } else {
-                RecursiveMode::NonRecursive
-            };
-            match self.inner.watch(&path, mode) {
+            match self.backend.watch(&path, id.2) {
                 Ok(()) => {
                     self.watched.insert(path, id);
                 }
@@ -163,6 +166,209 @@ impl Watcher {
             .iter()
             .map(|(path, id)| (path.clone(), id.2))
             .collect()
+    }
+}
+
+/// Adds the directories below `root` (not following symlinks, bounded in depth and
+/// number) to `wanted`, each as a directory watched on its own.
+fn subdirectories(root: &Path, wanted: &mut BTreeMap<PathBuf, (u64, u64, bool)>) {
+    let mut stack = vec![(root.to_path_buf(), 0)];
+    let mut added = 0;
+    while let Some((dir, depth)) = stack.pop() {
+        if depth >= MAX_DEPTH {
+            continue;
+        }
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            let Ok(meta) = entry.metadata() else {
+                continue;
+            };
+            if added >= MAX_SUBDIRS {
+                return;
+            }
+            added += 1;
+            let path = entry.path();
+            wanted
+                .entry(path.clone())
+                .or_insert((meta.dev(), meta.ino(), false));
+            stack.push((path, depth + 1));
+        }
+    }
+}
+
+/// Linux: inotify, one directory per watch, with the events a check needs and no others.
+/// Not `IN_OPEN` or `IN_ACCESS` (every program reading a file in `$HOME` or `/etc` would
+/// wake the agent), not `IN_MODIFY` (a file written in many pieces would wake it once per
+/// write: `IN_CLOSE_WRITE` says when the writer is done).
+#[cfg(target_os = "linux")]
+mod backend {
+    use std::collections::HashMap;
+    use std::path::{Path, PathBuf};
+    use std::sync::{Arc, Mutex, PoisonError};
+
+    use inotify::{EventMask, Inotify, WatchDescriptor, WatchMask, Watches};
+
+    use super::{Change, WatchError};
+
+    /// inotify watches directories one by one; recursion is the caller's.
+    pub(super) const ONE_DIRECTORY_AT_A_TIME: bool = true;
+
+    type Dirs = Arc<Mutex<HashMap<WatchDescriptor, PathBuf>>>;
+
+    pub(super) struct Backend {
+        watches: Watches,
+        dirs: Dirs,
+        by_path: HashMap<PathBuf, WatchDescriptor>,
+    }
+
+    impl Backend {
+        pub(super) fn new(
+            on_change: impl Fn(Change) + Send + 'static,
+        ) -> Result<Backend, WatchError> {
+            let mut inotify = Inotify::init().map_err(|e| WatchError(e.to_string()))?;
+            let watches = inotify.watches();
+            let dirs: Dirs = Arc::default();
+            let seen = Arc::clone(&dirs);
+            std::thread::Builder::new()
+                .name("watch".to_owned())
+                .spawn(move || {
+                    let mut buffer = vec![0u8; 64 * 1024];
+                    loop {
+                        let events = match inotify.read_events_blocking(&mut buffer) {
+                            Ok(events) => events,
+                            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                            Err(e) => {
+                                on_change(Change::Rescan(format!("the file watcher failed: {e}")));
+                                return;
+                            }
+                        };
+                        let mut paths = Vec::new();
+                        let mut lost = false;
+                        {
+                            let mut dirs = seen.lock().unwrap_or_else(PoisonError::into_inner);
+                            for event in events {
+                                if event.mask.contains(EventMask::Q_OVERFLOW) {
+                                    lost = true;
+                                    continue;
+                                }
+                                if event.mask.contains(EventMask::IGNORED) {
+                                    // The watch is gone (its directory was deleted).
+                                    if let Some(dir) = dirs.remove(&event.wd) {
+                                        paths.push(dir);
+                                    }
+                                    continue;
+                                }
+                                if let Some(dir) = dirs.get(&event.wd) {
+                                    paths.push(match event.name {
+                                        Some(name) => dir.join(name),
+                                        None => dir.clone(),
+                                    });
+                                }
+                            }
+                        }
+                        if lost {
+                            on_change(Change::Rescan("file events were lost".to_owned()));
+                        } else if !paths.is_empty() {
+                            paths.sort();
+                            paths.dedup();
+                            on_change(Change::Paths(paths));
+                        }
+                    }
+                })
+                .map_err(|e| WatchError(e.to_string()))?;
+            Ok(Backend {
+                watches,
+                dirs,
+                by_path: HashMap::new(),
+            })
+        }
+
+        pub(super) fn watch(&mut self, dir: &Path, _recursive: bool) -> std::io::Result<()> {
+            let mask = WatchMask::CREATE
+                | WatchMask::DELETE
+                | WatchMask::CLOSE_WRITE
+                | WatchMask::MOVED_FROM
+                | WatchMask::MOVED_TO
+                | WatchMask::ATTRIB
+                | WatchMask::DELETE_SELF
+                | WatchMask::MOVE_SELF
+                | WatchMask::ONLYDIR
+                | WatchMask::DONT_FOLLOW;
+            let wd = self.watches.add(dir, mask)?;
+            self.dirs
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(wd.clone(), dir.to_path_buf());
+            self.by_path.insert(dir.to_path_buf(), wd);
+            Ok(())
+        }
+
+        pub(super) fn unwatch(&mut self, dir: &Path) {
+            if let Some(wd) = self.by_path.remove(dir) {
+                self.dirs
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .remove(&wd);
+                // Already gone with its directory, or removed now.
+                let _ = self.watches.remove(wd);
+            }
+        }
+    }
+}
+
+/// Elsewhere (macOS): the `notify` crate (FSEvents), recursive watches.
+#[cfg(not(target_os = "linux"))]
+mod backend {
+    use std::path::Path;
+
+    use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher as _};
+
+    use super::{Change, WatchError};
+
+    /// FSEvents watches trees.
+    pub(super) const ONE_DIRECTORY_AT_A_TIME: bool = false;
+
+    pub(super) struct Backend {
+        inner: RecommendedWatcher,
+    }
+
+    impl Backend {
+        pub(super) fn new(
+            on_change: impl Fn(Change) + Send + 'static,
+        ) -> Result<Backend, WatchError> {
+            let inner =
+                notify::recommended_watcher(move |res: notify::Result<notify::Event>| match res {
+                    Ok(event) if event.need_rescan() => {
+                        on_change(Change::Rescan("file events were lost".to_owned()));
+                    }
+                    Ok(event) => {
+                        if !matches!(event.kind, EventKind::Access(_)) {
+                            on_change(Change::Paths(event.paths));
+                        }
+                    }
+                    Err(e) => on_change(Change::Rescan(format!("the file watcher failed: {e}"))),
+                })
+                .map_err(|e| WatchError(e.to_string()))?;
+            Ok(Backend { inner })
+        }
+
+        pub(super) fn watch(&mut self, dir: &Path, recursive: bool) -> std::io::Result<()> {
+            let mode = if recursive {
+                RecursiveMode::Recursive
+            } else {
+                RecursiveMode::NonRecursive
+            };
+            self.inner.watch(dir, mode).map_err(std::io::Error::other)
+        }
+
+        pub(super) fn unwatch(&mut self, dir: &Path) {
+            let _ = self.inner.unwatch(dir);
+        }
     }
 }
 
