@@ -27,6 +27,7 @@ need dbus-run-session || install dbus
 need xvfb-run || install xvfb
 need xauth || install xauth
 need dunst || install dunst
+need dunstctl || install dunst
 need notify-send || install libnotify-bin
 need inotifywait || install inotify-tools
 for tool in cargo python3 ssh-keygen dbus-monitor dunst; do

@@ -88,10 +88,16 @@ def wakeups(pid):
 
 
 def memory(pid):
+    """VmRSS and its peak, and from smaps_rollup what is the process's own: anonymous
+    memory and Pss (code pages shared with the page cache counted by share)."""
     out = {}
     for line in open(f"/proc/{pid}/status"):
         key = line.split(":")[0]
         if key in ("VmRSS", "VmHWM", "Threads"):
+            out[key] = line.split()[1]
+    for line in open(f"/proc/{pid}/smaps_rollup"):
+        key = line.split(":")[0]
+        if key in ("Pss", "Pss_Anon", "Pss_File", "Anonymous"):
             out[key] = line.split()[1]
     return out
 
@@ -149,7 +155,7 @@ def main():
                KEYCHECK_STATE_DIR=os.path.join(scratch, "state"),
                KEYCHECK_ORG_POLICY=os.path.join(scratch, "no-org-policy.toml"))
     env.pop("SSH_AUTH_SOCK", None)
-    agent = subprocess.Popen([KEYCHECK, "agent"], env=env, stdout=subprocess.DEVNULL,
+    agent = subprocess.Popen([KEYCHECK, "agent"] + os.environ.get("AGENT_ARGS", "").split(), env=env, stdout=subprocess.DEVNULL,
                              stderr=open(os.path.join(scratch, "agent.log"), "w"))
     state = os.path.join(scratch, "state", "agent-state.json")
     deadline = time.time() + 20
@@ -158,6 +164,7 @@ def main():
             sys.exit("bench: the agent wrote no state")
         time.sleep(0.02)
     time.sleep(0.5)
+    start_mem = memory(agent.pid)
 
     ours, our_missed = run_changes(monitor, "keycheck", ssh, keys, "id_new_")
     mem = memory(agent.pid)
@@ -196,8 +203,11 @@ def main():
     print(f"| missed | {our_missed} | {their_missed} | |")
     print(f"idle {IDLE} s (no identity, no change): {t1 - t0} CPU ticks ({hz}/s), "
           f"{w1 - w0} wake-ups (context switches, all threads)")
-    print(f"memory after the changes: VmRSS {mem['VmRSS']} kB, peak VmHWM {mem['VmHWM']} kB, "
-          f"{mem['Threads']} threads")
+    print(f"memory after the changes: VmRSS {mem['VmRSS']} kB (peak {mem['VmHWM']} kB), of which "
+          f"anonymous {mem['Anonymous']} kB; Pss {mem['Pss']} kB (anon {mem['Pss_Anon']}, "
+          f"file {mem['Pss_File']}); {mem['Threads']} threads")
+    print(f"memory at start (before any change): VmRSS {start_mem['VmRSS']} kB, "
+          f"anonymous {start_mem['Anonymous']} kB")
     json.dump({"latency_ms": ours, "alternative_latency_ms": theirs,
                "idle_ticks": t1 - t0, "idle_wakeups": w1 - w0, "memory_kb": mem},
               open(os.path.join(os.environ["OUT"], "results.json"), "w"), indent=1)

@@ -486,6 +486,10 @@ fn keys_are_removed_from_a_real_ssh_agent_when_the_window_passes() {
         "{state:#}"
     );
     assert!(ssh_agent.listed().contains("early"));
+    let out = keycheck(home.path()).arg("status").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("1 loaded (window 3s)"), "{text}");
+    assert!(text.contains(" early  first seen "), "{text}");
     ssh_agent.wait_empty("the first key after its window", &agent);
     assert!(
         agent.log().contains("key removed from its agent"),

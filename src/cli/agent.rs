@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
 use serde::Serialize;
+use serde_json::value::RawValue;
 
 use super::AgentArgs;
 use keycheck::daemon::notice::{self, Event, NotifiedState};
@@ -209,8 +210,9 @@ struct Agent {
     cache_deadline: Option<Instant>,
     /// The last pass over the ssh-agents.
     cache_doc: Option<CacheDocument>,
-    /// The last check, as written to the state file.
-    check: serde_json::Value,
+    /// The last check, as written to the state file (kept as text: a parsed JSON tree
+    /// would cost ten times its size).
+    check: Box<RawValue>,
     /// What was notified (persisted).
     notified: NotifiedState,
     /// Notifications on their way to the desktop.
@@ -248,7 +250,7 @@ impl Agent {
             sockets: Vec::new(),
             cache_deadline: None,
             cache_doc: None,
-            check: serde_json::Value::Null,
+            check: null_json(),
             notified: NotifiedState::default(),
             desktop: Desktop::new(),
             events: Vec::new(),
@@ -518,7 +520,10 @@ impl Agent {
             tracing::error!("rendering the state: {e}");
             return;
         }
-        self.check = serde_json::from_slice(&check).unwrap_or(serde_json::Value::Null);
+        self.check = String::from_utf8(check)
+            .ok()
+            .and_then(|text| RawValue::from_string(text).ok())
+            .unwrap_or_else(null_json);
         self.write_state();
         self.findings = evaluation.findings;
         self.notify();
@@ -562,7 +567,7 @@ struct StateDocument<'a> {
     updated_at: String,
     profile: &'static str,
     policy_problem: Option<&'a str>,
-    check: &'a serde_json::Value,
+    check: &'a RawValue,
     cache: Option<&'a CacheDocument>,
 }
 
@@ -613,6 +618,10 @@ fn cache_signature(doc: &CacheDocument) -> Vec<String> {
         }
     }
     lines
+}
+
+fn null_json() -> Box<RawValue> {
+    RawValue::from_string("null".to_owned()).unwrap_or_default()
 }
 
 fn unix_now() -> u64 {

@@ -19,6 +19,28 @@ struct StateView {
     profile: String,
     policy_problem: Option<String>,
     check: CheckView,
+    cache: Option<CacheView>,
+}
+
+#[derive(Deserialize)]
+struct CacheView {
+    window_seconds: u64,
+    agents: Vec<AgentView>,
+}
+
+#[derive(Deserialize)]
+struct AgentView {
+    socket: String,
+    identities: Vec<IdentityView>,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct IdentityView {
+    fingerprint: String,
+    comment: String,
+    first_seen: String,
+    verdict: String,
 }
 
 #[derive(Deserialize)]
@@ -130,6 +152,28 @@ fn human(out: &mut dyn std::io::Write, view: &StateView, running: Option<u32>) -
         )?;
         if let Some(fix) = &f.fix {
             writeln!(out, "        fix: {fix}")?;
+        }
+    }
+    if let Some(cache) = &view.cache {
+        let window =
+            humantime::format_duration(std::time::Duration::from_secs(cache.window_seconds));
+        for agent in &cache.agents {
+            match &agent.error {
+                Some(e) => writeln!(out, "agent {}: {e}", agent.socket)?,
+                None => writeln!(
+                    out,
+                    "agent {}: {} loaded (window {window})",
+                    agent.socket,
+                    agent.identities.len()
+                )?,
+            }
+            for i in &agent.identities {
+                writeln!(
+                    out,
+                    "    {} {}  first seen {}  {}",
+                    i.fingerprint, i.comment, i.first_seen, i.verdict
+                )?;
+            }
         }
     }
     Ok(())
