@@ -399,64 +399,19 @@ fn findings_across_files_stay_right_as_files_come_and_go() {
     );
 }
 
-/// A real `ssh-agent -D -a SOCKET`, killed when dropped.
-struct SshAgent {
-    child: Child,
-    socket: PathBuf,
-}
+use support::ssh_agent::SshAgent;
 
-impl SshAgent {
-    fn start(dir: &Path) -> SshAgent {
-        let socket = dir.join("agent.sock");
-        let child = Command::new("ssh-agent")
-            .arg("-D")
-            .arg("-a")
-            .arg(&socket)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("ssh-agent must be installed: apt-get install openssh-client");
-        support::wait_for_listener(&socket);
-        SshAgent { child, socket }
-    }
-
-    fn add(&self, key: &Path) {
-        support::run_ok(
-            Command::new("ssh-add")
-                .arg(key)
-                .env("SSH_AUTH_SOCK", &self.socket)
-                .stdin(Stdio::null()),
+/// Waits until `ssh_agent` holds no identity; fails the test with the agent's log.
+fn wait_empty(ssh_agent: &SshAgent, what: &str, agent: &RunningAgent) {
+    let started = Instant::now();
+    while !ssh_agent.listed().contains("no identities") {
+        assert!(
+            started.elapsed() < WAIT,
+            "{what}: still loaded: {}\nagent log:\n{}",
+            ssh_agent.listed(),
+            agent.log()
         );
-    }
-
-    fn listed(&self) -> String {
-        let out = Command::new("ssh-add")
-            .arg("-l")
-            .env("SSH_AUTH_SOCK", &self.socket)
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn wait_empty(&self, what: &str, agent: &RunningAgent) -> Duration {
-        let started = Instant::now();
-        while !self.listed().contains("no identities") {
-            assert!(
-                started.elapsed() < WAIT,
-                "{what}: still loaded: {}\nagent log:\n{}",
-                self.listed(),
-                agent.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        started.elapsed()
-    }
-}
-
-impl Drop for SshAgent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -467,7 +422,7 @@ fn keys_are_removed_from_a_real_ssh_agent_when_the_window_passes() {
     let scratch = tempfile::tempdir().unwrap();
     let policy = scratch.path().join("policy.toml");
     std::fs::write(&policy, "version = 1\n[cache]\nlaptop = \"3s\"\n").unwrap();
-    let ssh_agent = SshAgent::start(scratch.path());
+    let ssh_agent = SshAgent::start(scratch.path(), &[]);
     let early = keygen(scratch.path(), "early", "ed25519", "", &[]);
     ssh_agent.add(&early);
 
@@ -490,7 +445,7 @@ fn keys_are_removed_from_a_real_ssh_agent_when_the_window_passes() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("1 loaded (window 3s)"), "{text}");
     assert!(text.contains(" early  first seen "), "{text}");
-    ssh_agent.wait_empty("the first key after its window", &agent);
+    wait_empty(&ssh_agent, "the first key after its window", &agent);
     assert!(
         agent.log().contains("key removed from its agent"),
         "{}",
@@ -509,7 +464,7 @@ fn keys_are_removed_from_a_real_ssh_agent_when_the_window_passes() {
         ssh_agent.listed().contains("late"),
         "removed before its window ended"
     );
-    ssh_agent.wait_empty("the later key after its window", &agent);
+    wait_empty(&ssh_agent, "the later key after its window", &agent);
 }
 
 // --- With a real desktop: a private session bus, Xvfb and dunst -------------------------
@@ -641,7 +596,7 @@ fn a_key_removed_by_the_window_is_notified() {
     let scratch = tempfile::tempdir().unwrap();
     let policy = scratch.path().join("policy.toml");
     std::fs::write(&policy, "version = 1\n[cache]\nlaptop = \"2s\"\n").unwrap();
-    let ssh_agent = SshAgent::start(scratch.path());
+    let ssh_agent = SshAgent::start(scratch.path(), &[]);
     let key = keygen(scratch.path(), "work laptop key", "ed25519", "", &[]);
     ssh_agent.add(&key);
     let desktop = Desktop::start();
@@ -652,7 +607,7 @@ fn a_key_removed_by_the_window_is_notified() {
         &["--poll-interval", "1", "--policy", policy.to_str().unwrap()],
         &[("SSH_AUTH_SOCK", &socket)],
     );
-    ssh_agent.wait_empty("the key after its window", &agent);
+    wait_empty(&ssh_agent, "the key after its window", &agent);
     let removal = |n: &support::desktop::Received| {
         n.body_text().contains("work laptop key") && n.summary.contains("removed")
     };
@@ -686,7 +641,7 @@ fn a_locked_screen_clears_the_agent_when_the_policy_says_so() {
     let scratch = tempfile::tempdir().unwrap();
     let policy = scratch.path().join("policy.toml");
     std::fs::write(&policy, "version = 1\n[cache]\nclear_at_lock = true\n").unwrap();
-    let ssh_agent = SshAgent::start(scratch.path());
+    let ssh_agent = SshAgent::start(scratch.path(), &[]);
     ssh_agent.add(&keygen(scratch.path(), "k1", "ed25519", "", &[]));
     ssh_agent.add(&keygen(scratch.path(), "k2", "ed25519", "", &[]));
     let desktop = Desktop::start();
@@ -711,7 +666,7 @@ fn a_locked_screen_clears_the_agent_when_the_policy_says_so() {
         "org.freedesktop.ScreenSaver.ActiveChanged",
         "boolean:true",
     ]));
-    ssh_agent.wait_empty("both keys after the lock", &agent);
+    wait_empty(&ssh_agent, "both keys after the lock", &agent);
     assert!(agent.log().contains("the screen locked"), "{}", agent.log());
     drop(agent);
     desktop.close();

@@ -7,59 +7,12 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
 
-/// A foreground `ssh-agent -D -a SOCKET`, killed on drop.
-struct Agent {
-    child: Child,
-    socket: PathBuf,
-}
-
-impl Agent {
-    fn start(dir: &Path, extra: &[&str]) -> Agent {
-        let socket = dir.join("agent.sock");
-        let _ = std::fs::remove_file(&socket);
-        let child = Command::new("ssh-agent")
-            .args(extra)
-            .arg("-D")
-            .arg("-a")
-            .arg(&socket)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("ssh-agent must be installed: apt-get install openssh-client");
-        support::wait_for_listener(&socket);
-        Agent { child, socket }
-    }
-
-    fn add(&self, key: &Path) {
-        support::run_ok(
-            Command::new("ssh-add")
-                .arg(key)
-                .env("SSH_AUTH_SOCK", &self.socket)
-                .stdin(Stdio::null()),
-        );
-    }
-
-    fn listed(&self) -> String {
-        let out = Command::new("ssh-add")
-            .args(["-l", "-E", "sha256"])
-            .env("SSH_AUTH_SOCK", &self.socket)
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use support::ssh_agent::SshAgent as Agent;
 
 struct World {
     dir: tempfile::TempDir,
@@ -131,7 +84,7 @@ fn keys_over_the_window_are_removed_and_the_others_stay() {
     assert_eq!(code, 0, "{doc:#}");
     assert_eq!(verdicts(&doc), [("old".to_owned(), "ok".to_owned())]);
     assert_eq!(doc["agents"][0]["kind"]["agent"], "openssh", "{doc:#}");
-    assert_eq!(doc["agents"][0]["pid"], agent.child.id(), "{doc:#}");
+    assert_eq!(doc["agents"][0]["pid"], agent.pid(), "{doc:#}");
 
     std::thread::sleep(Duration::from_millis(2200));
     agent.add(&young);

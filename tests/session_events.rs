@@ -135,64 +135,23 @@ impl Drop for DbusDaemon {
     }
 }
 
-/// A foreground `ssh-agent -D -a SOCKET` holding keys added with `ssh-add`; killed on drop.
-struct Agent {
-    child: Child,
-    socket: PathBuf,
-}
+use support::ssh_agent::SshAgent as Agent;
 
-impl Agent {
-    fn start(dir: &Path) -> Agent {
-        let socket = dir.join("agent.sock");
-        let child = Command::new("ssh-agent")
-            .arg("-D")
-            .arg("-a")
-            .arg(&socket)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("ssh-agent must be installed: apt-get install openssh-client");
-        support::wait_for_listener(&socket);
-        Agent { child, socket }
+/// `ssh-add -l`: the comments of the keys `agent` holds, or "none" for "The agent has no
+/// identities." (exit 1).
+fn held(agent: &Agent) -> Vec<String> {
+    let out = agent.list();
+    if out.code == 1 && out.stdout.contains("The agent has no identities.") {
+        return vec!["none".to_owned()];
     }
-
-    fn add(&self, key: &Path) {
-        support::run_ok(
-            Command::new("ssh-add")
-                .arg(key)
-                .env("SSH_AUTH_SOCK", &self.socket),
-        );
-    }
-
-    /// `ssh-add -l`: the comments of the keys held, or "none" for "The agent has no
-    /// identities." (exit 1).
-    fn held(&self) -> Vec<String> {
-        let out = support::run_with_deadline(
-            Command::new("ssh-add")
-                .arg("-l")
-                .env("SSH_AUTH_SOCK", &self.socket),
-            LIMIT,
-        );
-        if out.code == 1 && out.stdout.contains("The agent has no identities.") {
-            return vec!["none".to_owned()];
-        }
-        assert_eq!(out.code, 0, "ssh-add -l: {}{}", out.stdout, out.stderr);
-        let mut comments: Vec<String> = out
-            .stdout
-            .lines()
-            .filter_map(|l| l.split_whitespace().nth(2).map(str::to_owned))
-            .collect();
-        comments.sort();
-        comments
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    assert_eq!(out.code, 0, "ssh-add -l: {}{}", out.stdout, out.stderr);
+    let mut comments: Vec<String> = out
+        .stdout
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(2).map(str::to_owned))
+        .collect();
+    comments.sort();
+    comments
 }
 
 /// The test's world: a temp dir with a policy, two keys and an agent holding both.
@@ -211,11 +170,11 @@ impl World {
         )
         .unwrap();
         let keys = ["k1", "k2"].map(|name| support::keygen(dir.path(), name, "ed25519", "", &[]));
-        let agent = Agent::start(dir.path());
+        let agent = Agent::start(dir.path(), &[]);
         for key in &keys {
             agent.add(key);
         }
-        assert_eq!(agent.held(), ["k1", "k2"]);
+        assert_eq!(held(&agent), ["k1", "k2"]);
         World { dir, agent, keys }
     }
 
@@ -495,7 +454,7 @@ fn a_screen_lock_empties_the_agent_when_clear_at_lock_is_set() {
         verdicts(&locked),
         pairs(&[("k1", "removed"), ("k2", "removed")])
     );
-    assert_eq!(w.agent.held(), ["none"]);
+    assert_eq!(held(&w.agent), ["none"]);
     watcher.quiet();
 }
 
@@ -520,7 +479,7 @@ fn gnome_s_screen_saver_is_heard_and_without_clear_at_lock_the_keys_stay() {
     );
     let locked = watcher.expect("locked");
     assert_eq!(locked["cleared"], Value::Null, "{locked:#}");
-    assert_eq!(w.agent.held(), ["k1", "k2"]);
+    assert_eq!(held(&w.agent), ["k1", "k2"]);
     watcher.quiet();
 }
 
@@ -555,7 +514,7 @@ fn logind_s_lock_and_logout_count_only_when_logind_sends_them() {
         emit(&impostor, to, LogindSignal::PrepareForShutdown(true));
     }
     round_trip(&impostor);
-    assert_eq!(w.agent.held(), ["k1", "k2"]);
+    assert_eq!(held(&w.agent), ["k1", "k2"]);
     // Routed after the impostor's: had any of those counted, its event would come first.
     emit(&logind.conn, None, LogindSignal::Lock);
     let locked = watcher.expect("locked");
@@ -563,7 +522,7 @@ fn logind_s_lock_and_logout_count_only_when_logind_sends_them() {
         verdicts(&locked),
         pairs(&[("k1", "removed"), ("k2", "removed")])
     );
-    assert_eq!(w.agent.held(), ["none"]);
+    assert_eq!(held(&w.agent), ["none"]);
     watcher.quiet();
 
     // Logout removes what keycheck tracked (k1, seen by a pass) and nothing else (k2,
@@ -583,7 +542,7 @@ fn logind_s_lock_and_logout_count_only_when_logind_sends_them() {
     );
     let out = watcher.expect("logged-out");
     assert_eq!(verdicts(&out), pairs(&[("k1", "removed"), ("k2", "ok")]));
-    assert_eq!(w.agent.held(), ["k2"]);
+    assert_eq!(held(&w.agent), ["k2"]);
     watcher.quiet();
 }
 
@@ -622,7 +581,7 @@ fn shutdown_is_a_logout_and_a_bus_that_goes_away_ends_only_its_listener() {
         verdicts(&out),
         pairs(&[("k1", "removed"), ("k2", "removed")])
     );
-    assert_eq!(w.agent.held(), ["none"]);
+    assert_eq!(held(&w.agent), ["none"]);
     watcher.quiet();
 }
 
@@ -656,7 +615,7 @@ fn a_missing_session_bus_is_reported_and_logind_is_still_heard() {
         verdicts(&locked),
         pairs(&[("k1", "removed"), ("k2", "removed")])
     );
-    assert_eq!(w.agent.held(), ["none"]);
+    assert_eq!(held(&w.agent), ["none"]);
 }
 
 #[test]

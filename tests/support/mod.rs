@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod desktop;
+pub mod ssh_agent;
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
