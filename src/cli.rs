@@ -6,6 +6,7 @@ mod agent;
 mod cache;
 mod check;
 mod explain;
+mod fleet;
 mod policy;
 mod status;
 
@@ -48,6 +49,9 @@ enum Command {
     /// Run the background agent: watch ~/.ssh and the policy, re-check on every change,
     /// notify, and keep the agent cache window (started by the systemd user unit or launchd).
     Agent(AgentArgs),
+    /// Merge many devices' reports into the fleet's compliance (exit 1 when a report was
+    /// rejected).
+    Fleet(fleet::FleetArgs),
     /// What the running background agent last saw (exit 1 if it saw a failing finding).
     Status {
         /// Output format.
@@ -195,6 +199,7 @@ pub fn run() -> ExitCode {
         Some(Command::Cache(CacheCommand::Status(args))) => cache::run(&args, false),
         Some(Command::Cache(CacheCommand::Enforce(args))) => cache::run(&args, true),
         Some(Command::Agent(args)) => agent::run(&args),
+        Some(Command::Fleet(args)) => fleet::run(&args),
         Some(Command::Status { format }) => status::run(format),
         Some(Command::Cache(CacheCommand::WatchSession(args))) => cache::watch_session(&args),
     };

@@ -125,56 +125,16 @@ pub struct Fleet {
 impl Fleet {
     /// Adds one parsed report that came from `source`.
     pub fn add(&mut self, report: &ReportView, source: &str) {
+        match entry_of(report, source) {
+            Ok(entry) => self.merge(entry),
+            Err(reason) => self.reject(source, reason),
+        }
+    }
+
+    /// Merges the summary of one report (made by [`entry_of`], possibly on another
+    /// thread): it replaces an older one of the same host and user.
+    pub fn merge(&mut self, entry: HostEntry) {
         self.read += 1;
-        if report.schema != REPORT_SCHEMA {
-            return self.reject(
-                source,
-                format!("schema {:?} is not {REPORT_SCHEMA}", report.schema),
-            );
-        }
-        if report.host.id.is_empty() || report.host.id.len() > 128 {
-            return self.reject(source, "the host id is empty or too long".to_owned());
-        }
-        let Ok(at) = time::OffsetDateTime::parse(
-            &report.generated_at,
-            &time::format_description::well_known::Rfc3339,
-        ) else {
-            return self.reject(
-                source,
-                format!(
-                    "generated_at {:?} is not an RFC 3339 time",
-                    report.generated_at
-                ),
-            );
-        };
-        let mut entry = HostEntry {
-            host_id: report.host.id.clone(),
-            hostname: report.host.hostname.clone(),
-            os: report.host.os.clone(),
-            user: report.user.name.clone(),
-            generated_at: at.unix_timestamp(),
-            fail: 0,
-            warn: 0,
-            rules: BTreeMap::new(),
-            keys: BTreeMap::new(),
-            source: source.to_owned(),
-        };
-        for f in &report.findings {
-            match f.severity.as_str() {
-                "fail" => entry.fail += 1,
-                "warn" => entry.warn += 1,
-                _ => {}
-            }
-            *entry.rules.entry(f.rule.clone()).or_default() += 1;
-        }
-        for k in report.keys.iter().filter(|k| k.kind == "private") {
-            let label = match (&k.algorithm, k.bits) {
-                (Some(a), Some(b)) => format!("{a} {b}"),
-                (Some(a), None) => a.clone(),
-                (None, _) => "unknown".to_owned(),
-            };
-            *entry.keys.entry(label).or_default() += 1;
-        }
         let slot = (entry.host_id.clone(), entry.user.clone());
         match self.newest.get(&slot) {
             Some(old) if old.generated_at >= entry.generated_at => self.superseded += 1,
@@ -188,8 +148,9 @@ impl Fleet {
         }
     }
 
-    /// Records a report that could not be merged.
+    /// Records a report that was read but could not be merged.
     pub fn reject(&mut self, source: &str, reason: String) {
+        self.read += 1;
         self.rejected.push(Rejected {
             source: source.to_owned(),
             reason,
@@ -245,6 +206,58 @@ impl Fleet {
             rejected: self.rejected.clone(),
         }
     }
+}
+
+/// What the fleet keeps of one report, or why it cannot be merged.
+///
+/// # Errors
+/// One line: another schema, no usable host id, a time that is not RFC 3339.
+pub fn entry_of(report: &ReportView, source: &str) -> Result<HostEntry, String> {
+    if report.schema != REPORT_SCHEMA {
+        return Err(format!("schema {:?} is not {REPORT_SCHEMA}", report.schema));
+    }
+    if report.host.id.is_empty() || report.host.id.len() > 128 {
+        return Err("the host id is empty or too long".to_owned());
+    }
+    let at = time::OffsetDateTime::parse(
+        &report.generated_at,
+        &time::format_description::well_known::Rfc3339,
+    )
+    .map_err(|_| {
+        format!(
+            "generated_at {:?} is not an RFC 3339 time",
+            report.generated_at
+        )
+    })?;
+    let mut entry = HostEntry {
+        host_id: report.host.id.clone(),
+        hostname: report.host.hostname.clone(),
+        os: report.host.os.clone(),
+        user: report.user.name.clone(),
+        generated_at: at.unix_timestamp(),
+        fail: 0,
+        warn: 0,
+        rules: BTreeMap::new(),
+        keys: BTreeMap::new(),
+        source: source.to_owned(),
+    };
+    for f in &report.findings {
+        match f.severity.as_str() {
+            "fail" => entry.fail += 1,
+            "warn" => entry.warn += 1,
+            _ => {}
+        }
+        *entry.rules.entry(f.rule.clone()).or_default() += 1;
+    }
+    for k in report.keys.iter().filter(|k| k.kind == "private") {
+        let label = match (&k.algorithm, k.bits) {
+            (Some(a), Some(b)) => format!("{a} {b}"),
+            (Some(a), None) => a.clone(),
+            (None, _) => "unknown".to_owned(),
+        };
+        *entry.keys.entry(label).or_default() += 1;
+    }
+    Ok(entry)
 }
 
 /// One rule across the fleet.
@@ -393,6 +406,7 @@ mod tests {
         let s = fleet.summary(now, 7 * 86400);
         let sources: Vec<&str> = s.rejected.iter().map(|r| r.source.as_str()).collect();
         assert_eq!(sources, ["wrong-schema", "bad-time", "no-id"]);
+        assert_eq!(s.reports_read, 4);
         assert_eq!(s.hosts, 1);
         assert_eq!(s.stale.len(), 1);
         assert_eq!(s.stale[0].host_id, "old");

@@ -7,6 +7,7 @@
 pub mod agent_process;
 pub mod cache_pass;
 pub mod desktop;
+pub mod fleet_input;
 pub mod gather;
 pub mod passphrase_audit;
 pub mod policy_files;

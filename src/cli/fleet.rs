@@ -1,0 +1,107 @@
+//! `keycheck fleet`: merge many devices' reports into the fleet's compliance.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context as _, Result};
+use clap::{Args, ValueEnum};
+
+use keycheck::fleet::{render, Fleet};
+use keycheck::sys::fleet_input::{self, ReadOptions, SigCheck};
+use keycheck::sys::state;
+
+/// Output formats of `keycheck fleet`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(super) enum FleetFormat {
+    /// A summary for people.
+    Text,
+    /// One row per host and user.
+    Csv,
+    /// One `keycheck.fleet/v1` document.
+    Json,
+    /// A self-contained HTML page (no script, no network).
+    Html,
+}
+
+#[derive(Debug, Args)]
+pub(super) struct FleetArgs {
+    /// Report files, directories of them (`*.json` below), NDJSON streams (`*.ndjson`),
+    /// or `-` for an NDJSON stream on stdin.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Merge reports without a valid signature too (they are counted as unverified).
+    #[arg(long)]
+    accept_unsigned: bool,
+    /// Hosts whose newest report is older than this are listed as stale.
+    #[arg(long, default_value = "7d", value_parser = humantime::parse_duration)]
+    max_age: std::time::Duration,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = FleetFormat::Text)]
+    format: FleetFormat,
+    /// Write the output to FILE (atomically) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+pub(super) fn run(args: &FleetArgs) -> Result<ExitCode> {
+    if !args.accept_unsigned {
+        bail!(
+            "reports are merged only with a valid signature: give --accept-unsigned to merge them unverified"
+        );
+    }
+    let verify = |_data: &[u8], _signature: Option<&str>| SigCheck::Accepted;
+    let bar =
+        indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("merging reports {pos} read, {per_sec}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    let tick = || bar.inc(1);
+    let mut fleet = Fleet::default();
+    let counts = fleet_input::read_into(
+        &args.paths,
+        ReadOptions::default(),
+        &verify,
+        &mut fleet,
+        &tick,
+    )?;
+    bar.finish_and_clear();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let max_age = i64::try_from(args.max_age.as_secs()).unwrap_or(i64::MAX);
+    let summary = fleet.summary(now, max_age);
+
+    let mut out = Vec::new();
+    match args.format {
+        FleetFormat::Text => {
+            render::text(&mut out, &summary)?;
+            writeln!(
+                out,
+                "\nsignatures: {} verified, {} merged unverified (--accept-unsigned)",
+                counts.verified, counts.unverified
+            )?;
+        }
+        FleetFormat::Csv => render::csv(&mut out, &summary)?,
+        FleetFormat::Json => render::json(&mut out, &summary)?,
+        FleetFormat::Html => render::html(&mut out, &summary, "keycheck fleet compliance")?,
+    }
+    match &args.output {
+        Some(path) => {
+            let dir = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or_else(|| std::path::Path::new("."));
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .context("--output must name a file")?;
+            state::write_atomic(dir, name, &out)?;
+        }
+        None => std::io::stdout().lock().write_all(&out)?,
+    }
+    Ok(if summary.reports_rejected > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,206 @@
+//! `keycheck fleet` over report files, directories and NDJSON on stdin: the newest report
+//! per host and user wins, malformed and oversized reports are listed with their reason
+//! while the merge goes on, and hostile values stay text in every format.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::Stdio;
+
+use serde_json::{json, Value};
+use support::keycheck;
+
+fn report(host: &str, hostname: &str, at: &str, findings: &[(&str, &str)]) -> Value {
+    json!({
+        "schema": "keycheck.report/v1",
+        "host": {"id": host, "hostname": hostname, "os": "Debian GNU/Linux 12"},
+        "user": {"name": "alice", "uid": 1000},
+        "generated_at": at,
+        "keys": [{"kind": "private", "algorithm": "ssh-rsa", "bits": 1024, "path": "/home/alice/.ssh/id_rsa"}],
+        "findings": findings.iter().map(|(r, s)| json!({"rule": r, "severity": s, "path": "/home/alice/.ssh/id_rsa"})).collect::<Vec<_>>(),
+    })
+}
+
+fn write(dir: &Path, name: &str, v: &Value) {
+    std::fs::write(dir.join(name), serde_json::to_vec_pretty(v).unwrap()).unwrap();
+}
+
+#[test]
+fn merges_the_newest_report_per_host_and_lists_what_it_rejects() {
+    let home = tempfile::tempdir().unwrap();
+    let reports = tempfile::tempdir().unwrap();
+    let sub = reports.path().join("laptops");
+    std::fs::create_dir(&sub).unwrap();
+    write(
+        &sub,
+        "a-old.json",
+        &report(
+            "aaaa",
+            "alpha",
+            "2026-11-01T00:00:00Z",
+            &[("passphrase-missing", "fail")],
+        ),
+    );
+    write(
+        &sub,
+        "a-new.json",
+        &report("aaaa", "alpha", "2026-11-22T00:00:00Z", &[]),
+    );
+    write(
+        &sub,
+        "b.json",
+        &report(
+            "bbbb",
+            "<script>alert(1)</script>",
+            "2026-11-22T00:00:00Z",
+            &[("rsa-below-minimum", "fail"), ("kdf-weak", "warn")],
+        ),
+    );
+    std::fs::write(
+        sub.join("broken.json"),
+        b"{\"schema\": \"keycheck.report/v1\", \"host\": ",
+    )
+    .unwrap();
+    std::fs::write(sub.join("notes.txt"), b"not a report, not *.json: not read").unwrap();
+    // Deep nesting in a field the fleet ignores (it is skipped, not parsed, yet bounded).
+    let deep = format!("{{\"extra\": {}", "[".repeat(10_000));
+    std::fs::write(sub.join("deep.json"), deep.as_bytes()).unwrap();
+
+    let out = keycheck(home.path())
+        .args(["fleet", "--accept-unsigned", "--format", "json"])
+        .arg(reports.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "rejected reports make exit 1: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["schema"], "keycheck.fleet/v1");
+    assert_eq!(doc["reports_read"], 5);
+    assert_eq!(doc["reports_superseded"], 1);
+    assert_eq!(doc["hosts"], 2);
+    assert_eq!(
+        doc["compliant_hosts"], 1,
+        "alpha's newest report is clean: {doc:#}"
+    );
+    assert_eq!(doc["per_host"][0]["host_id"], "bbbb", "worst first");
+    assert_eq!(doc["rules"]["rsa-below-minimum"]["hosts"], 1);
+    assert!(
+        doc["rules"].get("passphrase-missing").is_none(),
+        "the old report was superseded"
+    );
+    let rejected: Vec<String> = doc["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {}",
+                r["source"].as_str().unwrap(),
+                r["reason"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(rejected.len(), 2, "{rejected:#?}");
+    assert!(
+        rejected
+            .iter()
+            .any(|r| r.contains("broken.json") && r.contains("not a keycheck report")),
+        "{rejected:#?}"
+    );
+    assert!(
+        rejected
+            .iter()
+            .any(|r| r.contains("deep.json") && r.contains("not a keycheck report")),
+        "{rejected:#?}"
+    );
+
+    // The HTML page keeps the hostile hostname as text.
+    let html = reports.path().join("fleet.html");
+    let out = keycheck(home.path())
+        .args(["fleet", "--accept-unsigned", "--format", "html", "--output"])
+        .arg(&html)
+        .arg(reports.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(!page.contains("<script>"));
+}
+
+#[test]
+fn reads_an_ndjson_stream_from_stdin_with_bounded_lines() {
+    let home = tempfile::tempdir().unwrap();
+    let mut child = keycheck(home.path())
+        .args(["fleet", "--accept-unsigned", "--format", "json", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        let mut stdin = child.stdin.take().unwrap();
+        for i in 0..200 {
+            let r = report(
+                &format!("host{i:03}"),
+                &format!("h{i}"),
+                "2026-11-22T00:00:00Z",
+                &[("passphrase-missing", "fail")],
+            );
+            writeln!(stdin, "{}", serde_json::to_string(&r).unwrap()).unwrap();
+        }
+        // An envelope line, a wrong type, and a line far over the size limit.
+        let env =
+            json!({"report": report("env", "e", "2026-11-22T00:00:00Z", &[]), "signature": null});
+        writeln!(stdin, "{env}").unwrap();
+        writeln!(stdin, "{{\"schema\": 5}}").unwrap();
+        let huge = format!("{{\"pad\": \"{}\"}}", "x".repeat(17 * 1024 * 1024));
+        stdin.write_all(huge.as_bytes()).unwrap();
+        writeln!(stdin).unwrap();
+        let r = report("last", "l", "2026-11-22T00:00:00Z", &[]);
+        writeln!(stdin, "{}", serde_json::to_string(&r).unwrap()).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(doc["hosts"], 202, "{:#}", doc["rejected"]);
+    assert_eq!(doc["compliant_hosts"], 2);
+    let reasons: Vec<&str> = doc["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(reasons.len(), 2, "{reasons:#?}");
+    assert!(
+        reasons.iter().any(|r| r.contains("longer than")),
+        "{reasons:#?}"
+    );
+    assert_eq!(doc["rejected"][0]["source"], "-:202");
+}
+
+#[test]
+fn refuses_to_merge_unverified_reports_unless_asked() {
+    let home = tempfile::tempdir().unwrap();
+    let reports = tempfile::tempdir().unwrap();
+    write(
+        reports.path(),
+        "a.json",
+        &report("aaaa", "alpha", "2026-11-22T00:00:00Z", &[]),
+    );
+    let out = keycheck(home.path())
+        .arg("fleet")
+        .arg(reports.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--accept-unsigned"), "{err}");
+}
