@@ -1,11 +1,13 @@
 //! EDGES: everything that touches the world — the `~/.ssh` scan, the home search, the
 //! policy files, the ssh client's effective configuration (`ssh -G`), the ssh-agent
-//! socket, and later notifications, the watcher, the keyring and SQLite.
+//! socket, `keycheck.db` for osquery (SQLite), and later notifications, the watcher and the
+//! keyring.
 //!
 //! Edges return facts and never judge: deciding that mode 0644 is bad belongs in `rules`.
 
 pub mod agent_process;
 pub mod cache_pass;
+pub mod db;
 pub mod desktop;
 pub mod fleet_input;
 pub mod gather;
