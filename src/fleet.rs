@@ -4,9 +4,10 @@
 //! each is kept, so memory grows with the number of hosts, not with the reports' size.
 //! Reading files, checking signatures and rendering are the callers'.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
 
 pub mod render;
 
@@ -85,7 +86,9 @@ pub struct Rejected {
     pub reason: String,
 }
 
-/// What is kept of the newest report of one host and user.
+/// What is kept of the newest report of one host and user: small, since a fleet has
+/// as many of these as hosts. Names that repeat across hosts (OS, rule ids, key
+/// labels) are shared, not copied.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HostEntry {
     /// The host id.
@@ -93,7 +96,8 @@ pub struct HostEntry {
     /// The hostname the report gave.
     pub hostname: String,
     /// Its OS.
-    pub os: String,
+    #[serde(serialize_with = "as_str")]
+    pub os: Arc<str>,
     /// The user.
     pub user: String,
     /// When the report was made (Unix seconds).
@@ -103,17 +107,42 @@ pub struct HostEntry {
     /// Its warnings.
     pub warn: u32,
     /// Findings per rule id.
-    pub rules: BTreeMap<String, u32>,
+    #[serde(serialize_with = "as_map")]
+    pub rules: Vec<(Arc<str>, u32)>,
     /// Private keys per algorithm and size (`ssh-rsa 2048`).
-    pub keys: BTreeMap<String, u32>,
-    /// Where the report came from.
-    pub source: String,
+    #[serde(serialize_with = "as_map")]
+    pub keys: Vec<(Arc<str>, u32)>,
+}
+
+fn as_str<S: Serializer>(text: &Arc<str>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(text)
+}
+
+fn as_map<S: Serializer>(pairs: &[(Arc<str>, u32)], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_map(pairs.iter().map(|(k, v)| (&**k, v)))
+}
+
+/// Shares the strings many reports repeat.
+#[derive(Debug, Default)]
+struct Names(HashMap<Arc<str>, ()>);
+
+impl Names {
+    fn get(&mut self, name: &str) -> Arc<str> {
+        if let Some((k, ())) = self.0.get_key_value(name) {
+            return Arc::clone(k);
+        }
+        let k: Arc<str> = Arc::from(name);
+        self.0.insert(Arc::clone(&k), ());
+        k
+    }
 }
 
 /// The merge in progress.
 #[derive(Debug, Default)]
 pub struct Fleet {
-    newest: BTreeMap<(String, String), HostEntry>,
+    /// By host id, then user.
+    newest: HashMap<String, Vec<HostEntry>>,
+    names: Names,
     /// Reports read (merged or not).
     pub read: u64,
     /// Reports superseded by a newer one of the same host and user.
@@ -125,7 +154,7 @@ pub struct Fleet {
 impl Fleet {
     /// Adds one parsed report that came from `source`.
     pub fn add(&mut self, report: &ReportView, source: &str) {
-        match entry_of(report, source) {
+        match entry_of(report) {
             Ok(entry) => self.merge(entry),
             Err(reason) => self.reject(source, reason),
         }
@@ -133,18 +162,23 @@ impl Fleet {
 
     /// Merges the summary of one report (made by [`entry_of`], possibly on another
     /// thread): it replaces an older one of the same host and user.
-    pub fn merge(&mut self, entry: HostEntry) {
+    pub fn merge(&mut self, mut entry: HostEntry) {
         self.read += 1;
-        let slot = (entry.host_id.clone(), entry.user.clone());
-        match self.newest.get(&slot) {
-            Some(old) if old.generated_at >= entry.generated_at => self.superseded += 1,
-            Some(_) => {
+        entry.os = self.names.get(&entry.os);
+        for (name, _) in entry.rules.iter_mut().chain(entry.keys.iter_mut()) {
+            *name = self.names.get(name);
+        }
+        entry.rules.shrink_to_fit();
+        entry.keys.shrink_to_fit();
+        let users = self.newest.entry(entry.host_id.clone()).or_default();
+        match users.iter_mut().find(|e| e.user == entry.user) {
+            Some(old) => {
                 self.superseded += 1;
-                self.newest.insert(slot, entry);
+                if old.generated_at < entry.generated_at {
+                    *old = entry;
+                }
             }
-            None => {
-                self.newest.insert(slot, entry);
-            }
+            None => users.push(entry),
         }
     }
 
@@ -160,18 +194,18 @@ impl Fleet {
     /// The fleet's compliance at `now` (Unix seconds); hosts whose newest report is
     /// older than `max_age` seconds are stale.
     #[must_use]
-    pub fn summary(&self, now: i64, max_age: i64) -> Summary {
+    pub fn summary(self, now: i64, max_age: i64) -> Summary {
         let mut rules: BTreeMap<String, RuleLine> = BTreeMap::new();
         let mut keys: BTreeMap<String, u64> = BTreeMap::new();
-        let mut hosts: Vec<HostEntry> = self.newest.values().cloned().collect();
+        let mut hosts: Vec<HostEntry> = self.newest.into_values().flatten().collect();
         for h in &hosts {
             for (rule, n) in &h.rules {
-                let line = rules.entry(rule.clone()).or_default();
+                let line = rules.entry(rule.to_string()).or_default();
                 line.hosts += 1;
                 line.findings += u64::from(*n);
             }
             for (label, n) in &h.keys {
-                *keys.entry(label.clone()).or_default() += u64::from(*n);
+                *keys.entry(label.to_string()).or_default() += u64::from(*n);
             }
         }
         // Worst first: most failing findings, then most warnings, then by name.
@@ -180,6 +214,7 @@ impl Fleet {
                 .cmp(&(a.fail, a.warn))
                 .then_with(|| a.hostname.cmp(&b.hostname))
                 .then_with(|| a.host_id.cmp(&b.host_id))
+                .then_with(|| a.user.cmp(&b.user))
         });
         let compliant = hosts.iter().filter(|h| h.fail == 0).count();
         let stale = hosts
@@ -203,7 +238,7 @@ impl Fleet {
             keys,
             stale,
             per_host: hosts,
-            rejected: self.rejected.clone(),
+            rejected: self.rejected,
         }
     }
 }
@@ -212,7 +247,7 @@ impl Fleet {
 ///
 /// # Errors
 /// One line: another schema, no usable host id, a time that is not RFC 3339.
-pub fn entry_of(report: &ReportView, source: &str) -> Result<HostEntry, String> {
+pub fn entry_of(report: &ReportView) -> Result<HostEntry, String> {
     if report.schema != REPORT_SCHEMA {
         return Err(format!("schema {:?} is not {REPORT_SCHEMA}", report.schema));
     }
@@ -232,14 +267,13 @@ pub fn entry_of(report: &ReportView, source: &str) -> Result<HostEntry, String> 
     let mut entry = HostEntry {
         host_id: report.host.id.clone(),
         hostname: report.host.hostname.clone(),
-        os: report.host.os.clone(),
+        os: Arc::from(report.host.os.as_str()),
         user: report.user.name.clone(),
         generated_at: at.unix_timestamp(),
         fail: 0,
         warn: 0,
-        rules: BTreeMap::new(),
-        keys: BTreeMap::new(),
-        source: source.to_owned(),
+        rules: Vec::new(),
+        keys: Vec::new(),
     };
     for f in &report.findings {
         match f.severity.as_str() {
@@ -247,7 +281,7 @@ pub fn entry_of(report: &ReportView, source: &str) -> Result<HostEntry, String> 
             "warn" => entry.warn += 1,
             _ => {}
         }
-        *entry.rules.entry(f.rule.clone()).or_default() += 1;
+        count(&mut entry.rules, &f.rule);
     }
     for k in report.keys.iter().filter(|k| k.kind == "private") {
         let label = match (&k.algorithm, k.bits) {
@@ -255,9 +289,16 @@ pub fn entry_of(report: &ReportView, source: &str) -> Result<HostEntry, String> 
             (Some(a), None) => a.clone(),
             (None, _) => "unknown".to_owned(),
         };
-        *entry.keys.entry(label).or_default() += 1;
+        count(&mut entry.keys, &label);
     }
     Ok(entry)
+}
+
+fn count(pairs: &mut Vec<(Arc<str>, u32)>, name: &str) {
+    match pairs.iter_mut().find(|(k, _)| &**k == name) {
+        Some((_, n)) => *n += 1,
+        None => pairs.push((Arc::from(name), 1)),
+    }
 }
 
 /// One rule across the fleet.

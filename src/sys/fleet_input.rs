@@ -216,7 +216,7 @@ fn judge(bytes: &[u8], signature: Option<&str>, source: &str, verify: &Verify<'_
     }
     let report: ReportView = serde_json::from_slice(bytes)
         .map_err(|e| (source.to_owned(), format!("not a keycheck report: {e}")))?;
-    let entry = entry_of(&report, source).map_err(|reason| (source.to_owned(), reason))?;
+    let entry = entry_of(&report).map_err(|reason| (source.to_owned(), reason))?;
     Ok((entry, check))
 }
 
