@@ -1,12 +1,14 @@
 //! EDGES: everything that touches the world — the `~/.ssh` scan, the home search, the
 //! policy files, the ssh client's effective configuration (`ssh -G`), the ssh-agent
-//! socket, and later notifications, the watcher, the keyring and SQLite.
+//! socket, the per-device report signing key in the OS secret store, and later
+//! notifications, the watcher and SQLite.
 //!
 //! Edges return facts and never judge: deciding that mode 0644 is bad belongs in `rules`.
 
 pub mod agent_process;
 pub mod cache_pass;
 pub mod desktop;
+pub mod device_key;
 pub mod gather;
 pub mod passphrase_audit;
 pub mod policy_files;
