@@ -30,6 +30,10 @@ command -v import >/dev/null 2>&1 || need+=(imagemagick)
 command -v pgrep >/dev/null 2>&1 || need+=(procps)
 # keycheck.db: the tests run the osquery ATC queries with the real sqlite3 CLI.
 command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
+# Report signing: the device key in a real Secret Service (gnome-keyring on
+# dbus-run-session's private bus).
+command -v dbus-run-session >/dev/null 2>&1 || need+=(dbus)
+command -v gnome-keyring-daemon >/dev/null 2>&1 || need+=(gnome-keyring)
 if ((${#need[@]})); then
   mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
   echo "installing ${need[*]} (needed by the tests)" >&2
@@ -39,7 +43,8 @@ if ((${#need[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 for tool in ssh-keygen ssh ssh-agent ssh-add puttygen openssl gpg-agent gpgconf gpg-connect-agent setpriv \
-  dbus-daemon dbus-send dbus-monitor Xvfb xauth dunst dunstctl busctl notify-send xwd import pgrep sqlite3; do
+  dbus-daemon dbus-send dbus-monitor Xvfb xauth dunst dunstctl busctl notify-send xwd import pgrep \
+  sqlite3 dbus-run-session gnome-keyring-daemon; do
   command -v "$tool" >/dev/null 2>&1 || { echo "error: $tool is required by the tests and could not be installed" >&2; exit 1; }
 done
 

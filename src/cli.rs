@@ -5,6 +5,7 @@
 mod agent;
 mod cache;
 mod check;
+mod device_key;
 mod explain;
 mod fleet;
 mod policy;
@@ -57,6 +58,31 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
         format: OutputFormat,
+    },
+    /// Diagnostic: find or create this device's report signing key and show where it is
+    /// kept (JSON), or sign a file with it.
+    #[command(subcommand, hide = true)]
+    DeviceKey(DeviceKeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum DeviceKeyCommand {
+    /// Where the key is kept, its public key and fingerprint.
+    Show {
+        /// Also print the allowed_signers line for this principal (the host id).
+        #[arg(long, value_name = "ID")]
+        principal: Option<String>,
+    },
+    /// Sign FILE (SSHSIG, namespace keycheck-report) into FILE.sig.
+    Sign {
+        /// The file to sign.
+        file: PathBuf,
+        /// Also print the allowed_signers line for this principal (the host id).
+        #[arg(long, value_name = "ID")]
+        principal: Option<String>,
+        /// Where to write the signature (default: FILE.sig).
+        #[arg(long, short, value_name = "SIG")]
+        output: Option<PathBuf>,
     },
 }
 
@@ -202,6 +228,7 @@ pub fn run() -> ExitCode {
         Some(Command::Fleet(args)) => fleet::run(&args),
         Some(Command::Status { format }) => status::run(format),
         Some(Command::Cache(CacheCommand::WatchSession(args))) => cache::watch_session(&args),
+        Some(Command::DeviceKey(command)) => device_key::run(&command),
     };
     match result {
         Ok(code) => code,

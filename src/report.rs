@@ -1,8 +1,10 @@
 //! PURE: an inventory and its findings rendered for people ([`human`]) and machines
-//! ([`json`]). Renderers write into any `io::Write`; they never choose where output goes.
+//! ([`json`]), and the SSHSIG signatures that sign reports ([`sshsig`]). Renderers write
+//! into any `io::Write`; they never choose where output goes.
 
 pub mod human;
 pub mod json;
+pub mod sshsig;
 
 use serde::Serialize;
 

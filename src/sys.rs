@@ -1,7 +1,8 @@
 //! EDGES: everything that touches the world — the `~/.ssh` scan, the home search, the
 //! policy files, the ssh client's effective configuration (`ssh -G`), the ssh-agent
-//! socket, `keycheck.db` for osquery (SQLite), and later notifications, the watcher and the
-//! keyring.
+//! socket and the cache pass, file watching, D-Bus session events, desktop notifications,
+//! the state directory, `keycheck.db` for osquery (SQLite), the per-device report signing
+//! key in the OS secret store, and the reports `keycheck fleet` reads.
 //!
 //! Edges return facts and never judge: deciding that mode 0644 is bad belongs in `rules`.
 
@@ -9,6 +10,7 @@ pub mod agent_process;
 pub mod cache_pass;
 pub mod db;
 pub mod desktop;
+pub mod device_key;
 pub mod fleet_input;
 pub mod gather;
 pub mod passphrase_audit;
