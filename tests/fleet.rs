@@ -204,3 +204,124 @@ fn refuses_to_merge_unverified_reports_unless_asked() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("--accept-unsigned"), "{err}");
 }
+
+/// Runs the hidden `keycheck device-key` diagnostic in `home` (no session bus: the key is
+/// a file in the state dir) and returns its JSON.
+fn device_key(home: &Path, args: &[&str]) -> Value {
+    let out = keycheck(home)
+        .arg("device-key")
+        .args(args)
+        .env("KEYCHECK_STATE_DIR", home.join("state"))
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            format!("unix:path={}", home.join("no-bus").display()),
+        )
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn merges_only_reports_signed_for_their_own_host_id() {
+    let laptop = tempfile::tempdir().unwrap();
+    let reports = tempfile::tempdir().unwrap();
+    let host = "ab".repeat(32);
+    let good = reports.path().join("good.json");
+    write(
+        reports.path(),
+        "good.json",
+        &report(&host, "alpha", "2026-11-22T00:00:00Z", &[]),
+    );
+    let shown = device_key(
+        laptop.path(),
+        &["sign", good.to_str().unwrap(), "--principal", &host],
+    );
+    assert!(reports.path().join("good.json.sig").exists(), "{shown:#}");
+    let line = device_key(laptop.path(), &["show", "--principal", &host])["signer_line"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let allowed = reports.path().join("allowed_signers");
+    std::fs::write(&allowed, format!("{line}\n")).unwrap();
+
+    // A changed copy with the good signature, an unsigned one, and one signed by the same
+    // device key but claiming another host's id.
+    let mut changed = std::fs::read(&good).unwrap();
+    let at = changed.iter().position(|&b| b == b'2').unwrap();
+    changed[at] = b'1';
+    std::fs::write(reports.path().join("changed.json"), &changed).unwrap();
+    std::fs::copy(
+        reports.path().join("good.json.sig"),
+        reports.path().join("changed.json.sig"),
+    )
+    .unwrap();
+    write(
+        reports.path(),
+        "unsigned.json",
+        &report(&"cd".repeat(32), "beta", "2026-11-22T00:00:00Z", &[]),
+    );
+    let other = reports.path().join("other.json");
+    write(
+        reports.path(),
+        "other.json",
+        &report(&"ef".repeat(32), "gamma", "2026-11-22T00:00:00Z", &[]),
+    );
+    device_key(
+        laptop.path(),
+        &["sign", other.to_str().unwrap(), "--principal", &host],
+    );
+
+    let home = tempfile::tempdir().unwrap();
+    let out = keycheck(home.path())
+        .args(["fleet", "--format", "json", "--allowed-signers"])
+        .arg(&allowed)
+        .arg(reports.path())
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(doc["hosts"], 1, "{doc:#}");
+    assert_eq!(doc["per_host"][0]["host_id"], host);
+    let reasons: Vec<String> = doc["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {}",
+                r["source"].as_str().unwrap(),
+                r["reason"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(reasons.len(), 3, "{reasons:#?}");
+    for (file, why) in [
+        ("changed.json", "signature refused"),
+        ("unsigned.json", "unsigned"),
+        ("other.json", "signature refused"),
+    ] {
+        assert!(
+            reasons.iter().any(|r| r.contains(file) && r.contains(why)),
+            "{file}: {reasons:#?}"
+        );
+    }
+
+    // --accept-unsigned lets the unsigned one in, never the forged ones.
+    let out = keycheck(home.path())
+        .args(["fleet", "--accept-unsigned", "--allowed-signers"])
+        .arg(&allowed)
+        .arg(reports.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("2 host/user pairs"), "{text}");
+    assert!(
+        text.contains("signatures: 1 verified, 1 merged unverified"),
+        "{text}"
+    );
+}

@@ -8,6 +8,7 @@ use anyhow::{bail, Context as _, Result};
 use clap::{Args, ValueEnum};
 
 use keycheck::fleet::{render, Fleet};
+use keycheck::report::sshsig::{self, AllowedSigners};
 use keycheck::sys::fleet_input::{self, ReadOptions, SigCheck};
 use keycheck::sys::state;
 
@@ -30,7 +31,13 @@ pub(super) struct FleetArgs {
     /// or `-` for an NDJSON stream on stdin.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
-    /// Merge reports without a valid signature too (they are counted as unverified).
+    /// The `allowed_signers` file listing each device's key for its host id (the lines
+    /// `keycheck report --signer-line` prints): a report is merged only when its `.sig`
+    /// (or its envelope's signature) verifies against it.
+    #[arg(long, value_name = "FILE")]
+    allowed_signers: Option<PathBuf>,
+    /// Merge reports without a valid signature too (counted as unverified). A signature
+    /// that does not verify is still refused.
     #[arg(long)]
     accept_unsigned: bool,
     /// Hosts whose newest report is older than this are listed as stale.
@@ -45,12 +52,35 @@ pub(super) struct FleetArgs {
 }
 
 pub(super) fn run(args: &FleetArgs) -> Result<ExitCode> {
-    if !args.accept_unsigned {
-        bail!(
-            "reports are merged only with a valid signature: give --accept-unsigned to merge them unverified"
-        );
-    }
-    let verify = |_data: &[u8], _signature: Option<&str>| SigCheck::Accepted;
+    let allowed = match &args.allowed_signers {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            Some(
+                AllowedSigners::parse(&text)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
+            )
+        }
+        None if args.accept_unsigned => None,
+        None => bail!(
+            "reports are merged only with a valid signature: give --allowed-signers FILE, or --accept-unsigned to merge them unverified"
+        ),
+    };
+    let accept_unsigned = args.accept_unsigned;
+    let verify = |data: &[u8], signature: Option<&str>, host_id: &str| {
+        match (&allowed, signature) {
+            (Some(allowed), Some(sig)) => match sshsig::verify(data, sig, allowed, host_id) {
+                Ok(_) => SigCheck::Verified,
+                Err(e) => SigCheck::Refused(format!("signature refused: {e}")),
+            },
+            // Without an allowed_signers file nothing can be verified (--accept-unsigned).
+            (None, _) => SigCheck::Accepted,
+            (Some(_), None) if accept_unsigned => SigCheck::Accepted,
+            (Some(_), None) => SigCheck::Refused(
+                "unsigned (no .sig beside it); --accept-unsigned merges such reports".to_owned(),
+            ),
+        }
+    };
     let bar =
         indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
     bar.set_style(
@@ -77,7 +107,7 @@ pub(super) fn run(args: &FleetArgs) -> Result<ExitCode> {
             render::text(&mut out, &summary)?;
             writeln!(
                 out,
-                "\nsignatures: {} verified, {} merged unverified (--accept-unsigned)",
+                "\nsignatures: {} verified, {} merged unverified",
                 counts.verified, counts.unverified
             )?;
         }

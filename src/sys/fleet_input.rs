@@ -58,8 +58,9 @@ pub struct InputError {
 }
 
 /// Decides about one report's signature: `data` is the report's exact bytes, `signature`
-/// the armored SSHSIG if there is one.
-pub type Verify<'a> = dyn Fn(&[u8], Option<&str>) -> SigCheck + Sync + 'a;
+/// the armored SSHSIG if there is one, `host_id` the host the report claims to come from
+/// (the principal its signer must be allowed to sign for).
+pub type Verify<'a> = dyn Fn(&[u8], Option<&str>, &str) -> SigCheck + Sync + 'a;
 
 /// How many reports were verified and accepted unverified.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -208,14 +209,15 @@ fn read_one(path: &Path, options: ReadOptions, verify: &Verify<'_>) -> Outcome {
     judge(&bytes, signature.as_deref(), &source, verify)
 }
 
-/// Parses and verifies one report's bytes.
+/// Parses and verifies one report's bytes: a report's signature must come from a key
+/// allowed to sign for the host id the report claims.
 fn judge(bytes: &[u8], signature: Option<&str>, source: &str, verify: &Verify<'_>) -> Outcome {
-    let check = verify(bytes, signature);
+    let report: ReportView = serde_json::from_slice(bytes)
+        .map_err(|e| (source.to_owned(), format!("not a keycheck report: {e}")))?;
+    let check = verify(bytes, signature, &report.host.id);
     if let SigCheck::Refused(reason) = check {
         return Err((source.to_owned(), reason));
     }
-    let report: ReportView = serde_json::from_slice(bytes)
-        .map_err(|e| (source.to_owned(), format!("not a keycheck report: {e}")))?;
     let entry = entry_of(&report).map_err(|reason| (source.to_owned(), reason))?;
     Ok((entry, check))
 }
