@@ -514,10 +514,14 @@ fn readers_never_see_half_a_write_during_50_rewrites() {
             .strip_suffix('Z')?
             .parse()
             .ok()?;
-        Some(if i % 2 == 0 { weak_counts } else { good_counts })
+        Some(if i.is_multiple_of(2) {
+            weak_counts
+        } else {
+            good_counts
+        })
     };
     let write = |i: usize| {
-        let judged = if i % 2 == 0 { &weak } else { &good };
+        let judged = if i.is_multiple_of(2) { &weak } else { &good };
         db::write(
             &tmp.path().join("state"),
             &ctx(&stamp(i)),

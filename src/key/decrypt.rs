@@ -337,7 +337,7 @@ fn pkcs7_unpadded_len(plain: &[u8], block: usize) -> Option<usize> {
 /// Decodes hex digits (either case); `None` for an odd count or a non-hex character.
 fn hex_decode(text: &str) -> Option<Vec<u8>> {
     let text = text.as_bytes();
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     text.chunks_exact(2)

@@ -99,7 +99,7 @@ pub(super) fn inspect_ssh1(rest: &[u8]) -> Result<KeyFacts, ParseError> {
                 })
             }
         };
-        if private.len() % 8 != 0 {
+        if !private.len().is_multiple_of(8) {
             return Err(ParseError::Invalid {
                 context: "ssh1 private part",
                 detail: "not a whole number of cipher blocks".to_owned(),

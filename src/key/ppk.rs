@@ -218,7 +218,7 @@ fn base64_len(text: &str, context: &'static str) -> Result<usize, ParseError> {
         .or_else(|| bytes.strip_suffix(b"="))
         .unwrap_or(bytes);
     let alphabet = |b: &u8| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/';
-    if bytes.len() % 4 != 0 || !body.iter().all(alphabet) {
+    if !bytes.len().is_multiple_of(4) || !body.iter().all(alphabet) {
         return Err(ParseError::Base64 { context });
     }
     let padding = bytes.len() - body.len();

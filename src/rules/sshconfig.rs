@@ -87,9 +87,9 @@ fn for_host(host: &str) -> String {
 
 /// Seconds in ssh_config's time format (`2h`, `15m`, `90s`).
 fn ssh_time(secs: u64) -> String {
-    if secs > 0 && secs % 3600 == 0 {
+    if secs > 0 && secs.is_multiple_of(3600) {
         format!("{}h", secs / 3600)
-    } else if secs > 0 && secs % 60 == 0 {
+    } else if secs > 0 && secs.is_multiple_of(60) {
         format!("{}m", secs / 60)
     } else {
         format!("{secs}s")

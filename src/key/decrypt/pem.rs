@@ -61,7 +61,7 @@ impl Locked {
                 context: CONTEXT,
                 detail: format!("the IV is not {} hex-encoded bytes", cipher.block_len()),
             })?;
-        if armor.body.is_empty() || armor.body.len() % cipher.block_len() != 0 {
+        if armor.body.is_empty() || !armor.body.len().is_multiple_of(cipher.block_len()) {
             return Err(ParseError::Invalid {
                 context: "encrypted pem body",
                 detail: format!(
