@@ -1,17 +1,20 @@
 //! PURE: an inventory and its findings rendered for people ([`human`]) and machines
-//! ([`json`]). Renderers write into any `io::Write`; they never choose where output goes.
+//! ([`json`]), and the report a fleet collects ([`export`]). Renderers write into any
+//! `io::Write`; they never choose where output goes.
 
+pub mod export;
 pub mod human;
 pub mod json;
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use crate::finding::{Finding, Severity};
 use crate::inventory::Inventory;
 use crate::key::Kind;
 
 /// Counts that sum up one check.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Summary {
     /// Keys found (private, public and certificates).
     pub keys: usize,
