@@ -8,6 +8,7 @@ pub mod agent_process;
 pub mod cache_pass;
 pub mod desktop;
 pub mod gather;
+pub mod host;
 pub mod passphrase_audit;
 pub mod policy_files;
 pub mod scan;
