@@ -7,6 +7,7 @@ mod cache;
 mod check;
 mod explain;
 mod policy;
+mod report;
 mod status;
 
 use std::io::{self, Write as _};
@@ -48,6 +49,10 @@ enum Command {
     /// Run the background agent: watch ~/.ssh and the policy, re-check on every change,
     /// notify, and keep the agent cache window (started by the systemd user unit or launchd).
     Agent(AgentArgs),
+    /// Write this user's report for the fleet: host, user, policy digest, keys (facts only),
+    /// agents, findings and a summary, as one `keycheck.report/v1` JSON document, or one
+    /// finding per line (NDJSON, CSV). Exit 1 if there is a failing finding.
+    Report(ReportArgs),
     /// What the running background agent last saw (exit 1 if it saw a failing finding).
     Status {
         /// Output format.
@@ -65,6 +70,31 @@ struct AgentArgs {
     /// seen at once, without polling).
     #[arg(long, default_value_t = 60, value_name = "SECS")]
     poll_interval: u64,
+}
+
+#[derive(Debug, Args)]
+struct ReportArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Json)]
+    format: ReportFormat,
+    /// Write the report to FILE (atomically, mode 0600) instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// A policy file laid over the others (it may only tighten them).
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+}
+
+/// Output formats of `keycheck report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ReportFormat {
+    /// One `keycheck.report/v1` JSON document, pretty-printed.
+    Json,
+    /// One JSON object per finding, then a summary line; each line names the schema,
+    /// host, user and time (for log shippers and SIEMs).
+    Ndjson,
+    /// A header row, then one row per finding (RFC 4180).
+    Csv,
 }
 
 #[derive(Debug, Subcommand)]
@@ -196,6 +226,7 @@ pub fn run() -> ExitCode {
         Some(Command::Cache(CacheCommand::Enforce(args))) => cache::run(&args, true),
         Some(Command::Agent(args)) => agent::run(&args),
         Some(Command::Status { format }) => status::run(format),
+        Some(Command::Report(args)) => report::run(&args),
         Some(Command::Cache(CacheCommand::WatchSession(args))) => cache::watch_session(&args),
     };
     match result {
