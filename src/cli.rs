@@ -9,6 +9,7 @@ mod device_key;
 mod explain;
 mod fleet;
 mod policy;
+mod report;
 mod status;
 
 use std::io::{self, Write as _};
@@ -53,6 +54,10 @@ enum Command {
     /// Merge many devices' reports into the fleet's compliance (exit 1 when a report was
     /// rejected).
     Fleet(fleet::FleetArgs),
+    /// Write this user's report for the fleet: host, user, policy digest, keys (facts only),
+    /// agents, findings and a summary, as one `keycheck.report/v1` JSON document, or one
+    /// finding per line (NDJSON, CSV). Exit 1 if there is a failing finding.
+    Report(ReportArgs),
     /// What the running background agent last saw (exit 1 if it saw a failing finding).
     Status {
         /// Output format.
@@ -95,6 +100,31 @@ struct AgentArgs {
     /// seen at once, without polling).
     #[arg(long, default_value_t = 60, value_name = "SECS")]
     poll_interval: u64,
+}
+
+#[derive(Debug, Args)]
+struct ReportArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Json)]
+    format: ReportFormat,
+    /// Write the report to FILE (atomically, mode 0600) instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// A policy file laid over the others (it may only tighten them).
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+}
+
+/// Output formats of `keycheck report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ReportFormat {
+    /// One `keycheck.report/v1` JSON document, pretty-printed.
+    Json,
+    /// One JSON object per finding, then a summary line; each line names the schema,
+    /// host, user and time (for log shippers and SIEMs).
+    Ndjson,
+    /// A header row, then one row per finding (RFC 4180).
+    Csv,
 }
 
 #[derive(Debug, Subcommand)]
@@ -227,6 +257,7 @@ pub fn run() -> ExitCode {
         Some(Command::Agent(args)) => agent::run(&args),
         Some(Command::Fleet(args)) => fleet::run(&args),
         Some(Command::Status { format }) => status::run(format),
+        Some(Command::Report(args)) => report::run(&args),
         Some(Command::Cache(CacheCommand::WatchSession(args))) => cache::watch_session(&args),
         Some(Command::DeviceKey(command)) => device_key::run(&command),
     };

@@ -1,12 +1,15 @@
 //! PURE: a finding is what the policy thinks of one key or file: a stable rule id, a
 //! severity, the subject, a one-line message and the command that fixes it.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::rules::Rule;
 
 /// How much a finding matters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Severity {
     /// Worth knowing; never changes the exit code.
@@ -30,7 +33,7 @@ impl Severity {
 }
 
 /// One judgement of the policy about one subject.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Finding {
     /// The rule that produced it.
     pub rule: Rule,

@@ -5,28 +5,45 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use crate::key::KeyFacts;
 
 /// Facts about a file itself, as the filesystem reports them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct FileFacts {
-    /// Permission bits (`st_mode & 0o7777`).
-    #[serde(serialize_with = "serialize_mode")]
+    /// Permission bits (`st_mode & 0o7777`), as four octal digits (`"0600"`).
+    #[serde(
+        serialize_with = "serialize_mode",
+        deserialize_with = "deserialize_mode"
+    )]
+    #[schemars(with = "String", regex(pattern = r"^[0-7]{4}$"))]
     pub mode: u32,
     /// Owner uid.
     pub owner: u32,
     /// Last modification as RFC 3339 UTC text.
     pub modified: Option<String>,
     /// True when the path is not UTF-8 and is shown with `\xNN` (and `\\`) escapes.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub path_escaped: bool,
 }
 
 /// Serialises a mode as four octal digits, the way `chmod` takes it (`"0600"`).
 fn serialize_mode<S: serde::Serializer>(mode: &u32, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&format_mode(*mode))
+}
+
+/// Reads a mode written by [`serialize_mode`]: four octal digits.
+fn deserialize_mode<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let text = String::deserialize(d)?;
+    let octal = text.len() == 4 && text.bytes().all(|b| (b'0'..=b'7').contains(&b));
+    match u32::from_str_radix(&text, 8) {
+        Ok(mode) if octal => Ok(mode),
+        _ => Err(serde::de::Error::custom(format!(
+            "mode {text:?} is not four octal digits"
+        ))),
+    }
 }
 
 /// A mode as four octal digits (`0600`).
@@ -36,7 +53,7 @@ pub fn format_mode(mode: u32) -> String {
 }
 
 /// One key found on disk.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct KeyRecord {
     /// The path as found.
     pub path: String,
@@ -115,7 +132,7 @@ pub struct Inventory {
 }
 
 /// One ssh-agent socket of the user and what is behind it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct AgentFacts {
     /// The socket, as shown in paths.
     pub socket: String,
@@ -178,7 +195,7 @@ impl Inventory {
 }
 
 /// How a key outside the plain scan of the given roots was found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Found {
     /// In a root given to the scan (`~/.ssh` by default).

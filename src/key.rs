@@ -20,10 +20,11 @@ mod public;
 
 pub use error::ParseError;
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 /// What kind of key material a file holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
     /// A private key (possibly encrypted).
@@ -35,7 +36,7 @@ pub enum Kind {
 }
 
 /// The file format a key was found in. Spellings are the design's and stable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Format {
     /// `-----BEGIN OPENSSH PRIVATE KEY-----` (openssh-key-v1).
@@ -92,7 +93,7 @@ impl Format {
 ///
 /// keycheck still reports the key's real facts; a quirk says whether OpenSSH would load
 /// the file as it is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Quirk {
     /// Lines end in CR LF.
@@ -122,7 +123,7 @@ impl Quirk {
 }
 
 /// FIDO/U2F security key details of an `sk-` key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SkFacts {
     /// The FIDO application string (usually `ssh:`).
     pub application: String,
@@ -151,7 +152,7 @@ impl SkFacts {
 }
 
 /// What an OpenSSH certificate says about itself.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct CertFacts {
     /// `user` or `host`.
     pub cert_type: String,
@@ -174,7 +175,7 @@ pub struct CertFacts {
 /// Everything keycheck learns about one key from the bytes of its file.
 ///
 /// Field names and value spellings are the design's fact table and stable.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct KeyFacts {
     /// Private, public or certificate.
     pub kind: Kind,

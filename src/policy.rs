@@ -118,7 +118,18 @@ pub struct Loosening {
 }
 
 /// The kind of device, which decides the cache window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
 pub enum Profile {
     /// A laptop (the default).
     Laptop,

@@ -1,19 +1,22 @@
 //! PURE: an inventory and its findings rendered for people ([`human`]) and machines
-//! ([`json`]), and the SSHSIG signatures that sign reports ([`sshsig`]). Renderers write
-//! into any `io::Write`; they never choose where output goes.
+//! ([`json`]), the report a fleet collects ([`export`]) and the SSHSIG signatures that
+//! sign it ([`sshsig`]). Renderers write into any `io::Write`; they never choose where
+//! output goes.
 
+pub mod export;
 pub mod human;
 pub mod json;
 pub mod sshsig;
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use crate::finding::{Finding, Severity};
 use crate::inventory::Inventory;
 use crate::key::Kind;
 
 /// Counts that sum up one check.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Summary {
     /// Keys found (private, public and certificates).
     pub keys: usize,

@@ -16,14 +16,17 @@ mod passphrase;
 mod permissions;
 mod sshconfig;
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use crate::finding::{Finding, Severity};
 use crate::inventory::Inventory;
 use crate::policy::Policy;
 
 /// Every rule keycheck knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Rule {
     /// The key's algorithm is not on the policy's allow list.
@@ -458,7 +461,7 @@ pub struct Evaluation {
 }
 
 /// A finding waived by a policy exception.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Waived {
     /// The finding as it would have been.
     pub finding: Finding,

@@ -13,6 +13,7 @@ pub mod desktop;
 pub mod device_key;
 pub mod fleet_input;
 pub mod gather;
+pub mod host;
 pub mod passphrase_audit;
 pub mod policy_files;
 pub mod scan;

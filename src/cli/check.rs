@@ -30,6 +30,7 @@ pub(super) fn run(args: &CheckArgs) -> Result<ExitCode> {
     let Gathered {
         mut inventory,
         notes,
+        ..
     } = gather::gather(&policy, &options, None)?;
     for note in notes {
         eprintln!("keycheck: {note}");

@@ -7,6 +7,7 @@ use std::io;
 
 use serde::Serialize;
 
+use super::export::ErrorEntry;
 use super::Summary;
 use crate::finding::Finding;
 use crate::inventory::{AgentFacts, Audit, Found, Inventory, KeyRecord, Skipped};
@@ -28,15 +29,9 @@ struct CheckDocument<'a> {
     passphrase_audit: &'a BTreeMap<String, Audit>,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     agents: &'a [AgentFacts],
-    errors: Vec<ErrorEntry<'a>>,
+    errors: Vec<ErrorEntry>,
     skipped: &'a [Skipped],
     summary: Summary,
-}
-
-#[derive(Serialize)]
-struct ErrorEntry<'a> {
-    path: &'a str,
-    error: String,
 }
 
 /// Writes the check document, pretty-printed, followed by a newline.
@@ -49,22 +44,7 @@ pub fn write_check(
     evaluation: &Evaluation,
 ) -> io::Result<()> {
     let findings = &evaluation.findings;
-    let mut errors: Vec<ErrorEntry<'_>> = inventory
-        .errors
-        .iter()
-        .map(|e| ErrorEntry {
-            path: &e.path,
-            error: e.error.clone(),
-        })
-        .chain(inventory.malformed.iter().map(|m| ErrorEntry {
-            path: &m.path,
-            error: match m.format {
-                Some(format) => format!("malformed {} key: {}", format.as_str(), m.error),
-                None => format!("malformed key: {}", m.error),
-            },
-        }))
-        .collect();
-    errors.sort_by(|a, b| a.path.cmp(b.path));
+    let errors = ErrorEntry::all_of(inventory);
     let doc = CheckDocument {
         schema: CHECK_SCHEMA,
         keys: &inventory.keys,

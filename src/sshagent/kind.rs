@@ -6,7 +6,8 @@
 //! processes, no environment. Every parser takes any text and never panics; what it cannot
 //! read is `None`.
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 /// gpg-agent's built-in `default-cache-ttl-ssh`, in seconds (`DEFAULT_CACHE_TTL_SSH` in
 /// gnupg's `agent/agent.h`; `gpgconf --list-options gpg-agent` prints it as the default
@@ -21,7 +22,7 @@ pub const GPG_AGENT_MAX_CACHE_TTL_SSH: u64 = 7200;
 const CONVTIME_MAX: u64 = i32::MAX as u64;
 
 /// Which agent serves a socket, and how long it keeps the keys added to it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case", tag = "agent")]
 pub enum AgentKind {
     /// OpenSSH's `ssh-agent`.

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::inventory::{FileError, Found, Inventory};
 use crate::policy::Policy;
+use crate::report::export::Root;
 use crate::sshconfig::ConfigProblem;
 use crate::sys::cache_pass;
 use crate::sys::scan::{self, InspectCache, RootError, ScanOptions};
@@ -36,6 +37,9 @@ pub struct Gathered {
     pub inventory: Inventory,
     /// Parts skipped as a whole, such as an ssh config that `ssh -G` could not read.
     pub notes: Vec<String>,
+    /// What was looked at, and why: the roots scanned, the key files the ssh config
+    /// names outside them, the search roots.
+    pub roots: Vec<Root>,
 }
 
 /// Gathering could not start or a root could not be examined.
@@ -88,6 +92,7 @@ pub fn gather(
         c.begin_round();
     }
     let mut inventory = scan::scan_cached(&roots, scan_options, cache.as_deref_mut())?;
+    let mut looked_at: Vec<Root> = roots.iter().map(|p| root(p, Found::Scan)).collect();
     if let Some(home) = home {
         let dot_ssh = home.join(".ssh");
         inventory.ssh_dir = Some(scan::display_path(&dot_ssh));
@@ -121,6 +126,7 @@ pub fn gather(
                 .filter(|p| p.is_file() && !p.starts_with(&dot_ssh))
                 .cloned()
                 .collect();
+            looked_at.extend(named.iter().map(|p| root(p, Found::IdentityFile)));
             if !named.is_empty() {
                 let found = scan::scan_cached(&named, scan_options, cache.as_deref_mut())?;
                 inventory.absorb(found, Found::IdentityFile);
@@ -147,6 +153,7 @@ pub fn gather(
                 progress: options.progress,
                 ..SearchOptions::default()
             };
+            looked_at.extend(search_roots.iter().map(|p| root(p, Found::Search)));
             let found = search::search(&search_roots, &search_options)?;
             inventory.absorb(found.inventory, Found::Search);
         }
@@ -154,7 +161,18 @@ pub fn gather(
     if let Some(c) = cache {
         c.end_round();
     }
-    Ok(Gathered { inventory, notes })
+    Ok(Gathered {
+        inventory,
+        notes,
+        roots: looked_at,
+    })
+}
+
+fn root(path: &Path, found_by: Found) -> Root {
+    Root {
+        path: scan::display_path(path),
+        found_by,
+    }
 }
 
 /// A part of the ssh config that could not be read, as an error entry.

@@ -1,0 +1,132 @@
+//! EDGE: `keycheck report`: the default check (`~/.ssh`, the ssh config, the agents, the
+//! policy's search paths), judged the same way, written as a `keycheck.report/v1`
+//! document for a fleet: to stdout, or atomically to a 0600 file.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result};
+
+use super::{ReportArgs, ReportFormat};
+use keycheck::finding::Severity;
+use keycheck::report::export::{lines, Context, Report};
+use keycheck::rules::{self, Env};
+use keycheck::sys::gather::{self, GatherOptions, Gathered};
+use keycheck::sys::{host, scan, state};
+
+/// Directory levels below each root, as `keycheck check` descends by default.
+const MAX_DEPTH: usize = 8;
+
+pub(super) fn run(args: &ReportArgs) -> Result<ExitCode> {
+    let policy = super::policy::load(args.policy.as_deref())?;
+    // Before the scan: a host that cannot be identified has no report to write.
+    let host = host::host(state::state_dir().as_deref())?;
+    let home = directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf());
+    let options = GatherOptions {
+        paths: Vec::new(),
+        home: home.clone(),
+        max_depth: MAX_DEPTH,
+        search_home: false,
+        progress: true,
+    };
+    let Gathered {
+        inventory,
+        notes,
+        roots,
+    } = gather::gather(&policy, &options, None)?;
+    for note in notes {
+        eprintln!("keycheck: {note}");
+    }
+    let now = time::OffsetDateTime::now_utc();
+    let env = Env {
+        uid: rustix::process::geteuid().as_raw(),
+        today: now.date(),
+        now: u64::try_from(now.unix_timestamp()).unwrap_or(0),
+        home: home.as_deref().map(scan::display_path),
+    };
+    let evaluation = rules::judge(&inventory, &policy, &env);
+    let context = Context {
+        host,
+        user: host::user(),
+        // Whole seconds: the report says when, not how long the scan took.
+        generated_at: now.replace_nanosecond(0).unwrap_or(now),
+        roots,
+    };
+    let report = Report::build(context, &policy, &inventory, &evaluation)?;
+
+    let bytes = match args.format {
+        ReportFormat::Json => report.to_json()?,
+        ReportFormat::Ndjson => {
+            let mut out = Vec::new();
+            lines::write_ndjson(&mut out, &report)?;
+            out
+        }
+        ReportFormat::Csv => {
+            let mut out = Vec::new();
+            lines::write_csv(&mut out, &report)?;
+            out
+        }
+    };
+    match &args.output {
+        Some(path) => write_atomic(path, &bytes)
+            .with_context(|| format!("writing the report to {}", path.display()))?,
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(&bytes)
+                .and_then(|()| out.flush())
+                .context("writing the report")?;
+        }
+    }
+    let failed = report.findings.iter().any(|f| f.severity == Severity::Fail);
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Writes `bytes` to `path` so that a reader sees the old file or the new one, never
+/// part of one: a 0600 temp file in the same directory, synced, then renamed over
+/// `path`. The temp file is removed if anything fails.
+fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .map_or_else(|| "report".into(), |n| n.to_string_lossy());
+    let mut attempt = 0u32;
+    let (tmp, mut file) = loop {
+        let tmp = dir.join(format!(".{name}.{}.{attempt}.tmp", std::process::id()));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+        {
+            Ok(file) => break (tmp, file),
+            // A temp file left by a crashed run that had this pid.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 100 => {
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    let written = file
+        .write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    // The rename is durable once the directory is synced; a directory that cannot be
+    // opened for that (some network filesystems) still has the complete file.
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
