@@ -113,6 +113,17 @@ struct ReportArgs {
     /// A policy file laid over the others (it may only tighten them).
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
+    /// Where to write the JSON report's SSHSIG signature (default with `--output FILE`:
+    /// `FILE.sig`; without either, the report is not signed).
+    #[arg(long, value_name = "FILE")]
+    signature: Option<PathBuf>,
+    /// Do not sign the report.
+    #[arg(long, conflicts_with = "signature")]
+    no_sign: bool,
+    /// Print this device's `allowed_signers` line (for the fleet's allowed_signers file)
+    /// and exit; the signing key is created on first use.
+    #[arg(long, conflicts_with_all = ["output", "signature", "no_sign"])]
+    signer_line: bool,
 }
 
 /// Output formats of `keycheck report`.

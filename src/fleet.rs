@@ -50,8 +50,24 @@ pub struct HostView {
 /// A report's user.
 #[derive(Debug, Clone, Deserialize)]
 pub struct UserView {
-    /// The user name.
-    pub name: String,
+    /// The login name, when the device could tell it.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The numeric user id.
+    #[serde(default)]
+    pub uid: Option<u32>,
+}
+
+impl UserView {
+    /// The name, or `uid N` when the device did not know it.
+    #[must_use]
+    pub fn label(&self) -> String {
+        match (&self.name, self.uid) {
+            (Some(name), _) => name.clone(),
+            (None, Some(uid)) => format!("uid {uid}"),
+            (None, None) => "unknown user".to_owned(),
+        }
+    }
 }
 
 /// One key of a report.
@@ -268,7 +284,7 @@ pub fn entry_of(report: &ReportView) -> Result<HostEntry, String> {
         host_id: report.host.id.clone(),
         hostname: report.host.hostname.clone(),
         os: Arc::from(report.host.os.as_str()),
-        user: report.user.name.clone(),
+        user: report.user.label(),
         generated_at: at.unix_timestamp(),
         fail: 0,
         warn: 0,

@@ -174,6 +174,19 @@ fn sees_a_new_key_at_once_and_status_shows_it() {
     );
     assert!(text.contains("passphrase-missing"), "{text}");
     assert!(text.contains("fix: ssh-keygen -p"), "{text}");
+    // The same finding is in keycheck.db for osquery.
+    let db = home.path().join(".local/state/keycheck/keycheck.db");
+    let rows = Command::new("sqlite3")
+        .arg("-readonly")
+        .arg(&db)
+        .arg("SELECT rule, key_path FROM findings;")
+        .output()
+        .unwrap();
+    let rows = String::from_utf8_lossy(&rows.stdout);
+    assert!(
+        rows.contains(&format!("passphrase-missing|{}", key.display())),
+        "{rows}"
+    );
 
     let (status, _) = agent.stop();
     assert!(status.success(), "{status:?}");

@@ -325,3 +325,91 @@ fn merges_only_reports_signed_for_their_own_host_id() {
         "{text}"
     );
 }
+
+#[test]
+fn a_real_signed_report_verifies_with_ssh_keygen_and_merges_as_verified() {
+    support::require_tools();
+    let home = tempfile::tempdir().unwrap();
+    let ssh = home.path().join(".ssh");
+    std::fs::create_dir(&ssh).unwrap();
+    support::keygen(&ssh, "id_rsa", "rsa", "", &["-b", "1024"]);
+    let state = home.path().join("state");
+    let no_bus = format!("unix:path={}", home.path().join("no-bus").display());
+    let run = |args: &[&str]| {
+        keycheck(home.path())
+            .args(args)
+            .env("KEYCHECK_STATE_DIR", &state)
+            .env("DBUS_SESSION_BUS_ADDRESS", &no_bus)
+            .output()
+            .unwrap()
+    };
+    let reports = tempfile::tempdir().unwrap();
+    let file = reports.path().join("laptop.json");
+    let out = run(&["report", "--output", file.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = run(&["report", "--signer-line"]);
+    assert!(
+        line.status.success(),
+        "{}",
+        String::from_utf8_lossy(&line.stderr)
+    );
+    let allowed = reports.path().join("allowed_signers");
+    std::fs::write(&allowed, &line.stdout).unwrap();
+    let doc: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(doc["signing"]["key_store"], "file", "{doc:#}");
+    let host = doc["host"]["id"].as_str().unwrap().to_owned();
+    assert!(String::from_utf8_lossy(&line.stdout).starts_with(&format!(
+        "{host} namespaces=\"keycheck-report\" ssh-ed25519 "
+    )));
+
+    // The real ssh-keygen accepts the report as written.
+    let verify = std::process::Command::new("ssh-keygen")
+        .args(["-Y", "verify", "-n", "keycheck-report", "-f"])
+        .arg(&allowed)
+        .args(["-I", &host, "-s"])
+        .arg(reports.path().join("laptop.json.sig"))
+        .stdin(std::fs::File::open(&file).unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+
+    // The fleet merges it as verified, with its findings.
+    let out = keycheck(home.path())
+        .args(["fleet", "--format", "json", "--allowed-signers"])
+        .arg(&allowed)
+        .arg(reports.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let fleet: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(fleet["hosts"], 1, "{fleet:#}");
+    assert_eq!(fleet["rules"]["rsa-below-minimum"]["hosts"], 1, "{fleet:#}");
+    assert_eq!(fleet["keys"]["ssh-rsa 1024"], 1, "{fleet:#}");
+
+    // And keycheck.db holds the same findings for osquery.
+    let db = state.join("keycheck.db");
+    let rows = std::process::Command::new("sqlite3")
+        .arg("-readonly")
+        .arg(&db)
+        .arg("SELECT rule FROM findings ORDER BY rule;")
+        .output()
+        .unwrap();
+    let rules = String::from_utf8_lossy(&rows.stdout);
+    assert!(
+        rules.contains("rsa-below-minimum") && rules.contains("passphrase-missing"),
+        "{rules}"
+    );
+}

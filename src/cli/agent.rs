@@ -27,7 +27,7 @@ use keycheck::sys::gather::{self, GatherOptions};
 use keycheck::sys::scan::{self, InspectCache};
 use keycheck::sys::session_events::{self, ListenOptions, SessionEvent};
 use keycheck::sys::watch::{Change, Target, Watcher};
-use keycheck::sys::{policy_files, state};
+use keycheck::sys::{db, host, policy_files, state};
 
 pub(crate) use process::running_agent;
 
@@ -38,6 +38,9 @@ pub(crate) const STATE_SCHEMA: &str = "keycheck.agent-state/v1";
 
 /// What was notified, so a restart does not notify it again.
 const NOTIFIED_FILE: &str = "notified.json";
+/// `keycheck.db` is rewritten at least this often, so osquery sees that the agent runs
+/// even when nothing changes.
+const DB_REFRESH: Duration = Duration::from_secs(12 * 3600);
 /// First wait before trying again to deliver notifications that found no server; it
 /// doubles up to the poll interval.
 const FIRST_RETRY: Duration = Duration::from_secs(5);
@@ -221,6 +224,10 @@ struct Agent {
     events: Vec<Event>,
     /// When to try again to deliver what is pending, and the wait after that.
     retry: Option<(Instant, Duration)>,
+    /// This host's id and the user, for `keycheck.db` (`None`: the host has no id).
+    db_identity: Option<(String, String)>,
+    /// When `keycheck.db` was last written.
+    db_written: Option<Instant>,
     /// First and latest file event of the burst not yet checked.
     burst: Option<(Instant, Instant)>,
 }
@@ -255,9 +262,21 @@ impl Agent {
             desktop: Desktop::new(),
             events: Vec::new(),
             retry: None,
+            db_identity: None,
+            db_written: None,
             burst: None,
         };
         agent.notified = load_notified(&agent.dir);
+        agent.db_identity = match host::host(Some(&agent.dir)) {
+            Ok(h) => {
+                let user = host::user();
+                Some((h.id, user.name.unwrap_or_else(|| user.uid.to_string())))
+            }
+            Err(e) => {
+                tracing::warn!("keycheck.db not kept: {e}");
+                None
+            }
+        };
         agent.reload_policy();
         Ok(agent)
     }
@@ -324,6 +343,9 @@ impl Agent {
     /// the next identity's window ends. Also the slow poll: identities are loaded
     /// without any file event.
     fn poll_agents(&mut self) {
+        if self.db_written.is_some_and(|t| t.elapsed() >= DB_REFRESH) {
+            self.recheck();
+        }
         let now = Instant::now();
         self.next_poll = now + self.poll;
         match cache_pass::pass_on(&self.policy, &self.sockets, true, unix_now()) {
@@ -525,6 +547,18 @@ impl Agent {
             .and_then(|text| RawValue::from_string(text).ok())
             .unwrap_or_else(null_json);
         self.write_state();
+        if let Some((host_id, user)) = &self.db_identity {
+            let ctx = db::DbContext {
+                host_id: host_id.clone(),
+                user: user.clone(),
+                generated_at: rfc3339_whole_seconds(),
+                policy_profile: self.policy.profile.as_str().to_owned(),
+            };
+            match db::write(&self.dir, &ctx, &inventory, &evaluation.findings) {
+                Ok(_) => self.db_written = Some(Instant::now()),
+                Err(e) => tracing::error!("{e}"),
+            }
+        }
         self.findings = evaluation.findings;
         self.notify();
         tracing::debug!(
@@ -626,6 +660,14 @@ fn null_json() -> Box<RawValue> {
 
 fn unix_now() -> u64 {
     u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(0)
+}
+
+fn rfc3339_whole_seconds() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    now.replace_nanosecond(0)
+        .unwrap_or(now)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 fn rfc3339_now() -> String {
