@@ -542,7 +542,13 @@ fn output_replaces_the_file_atomically_with_mode_0600() {
         let run = report(
             home.path(),
             None,
-            &["--format", format, "--output", target.to_str().unwrap()],
+            &[
+                "--format",
+                format,
+                "--output",
+                target.to_str().unwrap(),
+                "--no-sign",
+            ],
         );
         assert_eq!(run.code, 1, "{}", run.stderr);
         assert_eq!(run.stdout, "", "nothing on stdout with --output");

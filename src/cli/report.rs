@@ -79,9 +79,6 @@ pub(super) fn run(args: &ReportArgs) -> Result<ExitCode> {
     };
     let mut report = Report::build(context, &policy, &inventory, &evaluation)?;
     if let Some(key) = &signer {
-        if let Some(why) = key.why_file() {
-            eprintln!("keycheck: the signing key is kept in a file: {why}");
-        }
         report.signing = Some(Signing {
             namespace: NAMESPACE.to_owned(),
             principal: principal.as_str().to_owned(),
@@ -125,12 +122,6 @@ pub(super) fn run(args: &ReportArgs) -> Result<ExitCode> {
             eprintln!("keycheck: {e}");
         }
     }
-    // The signature first: a report file that is there has its signature beside it.
-    if let (Some(key), Some(sig_path)) = (&signer, &signature_path) {
-        let sig = key.sign(&bytes)?;
-        write_atomic(sig_path, sig.as_bytes())
-            .with_context(|| format!("writing the signature to {}", sig_path.display()))?;
-    }
     match &args.output {
         Some(path) => write_atomic(path, &bytes)
             .with_context(|| format!("writing the report to {}", path.display()))?,
@@ -139,6 +130,18 @@ pub(super) fn run(args: &ReportArgs) -> Result<ExitCode> {
             out.write_all(&bytes)
                 .and_then(|()| out.flush())
                 .context("writing the report")?;
+        }
+    }
+    // Then its signature. Until it is replaced too, the old .sig does not verify the new
+    // report: a reader in between sees a refusal, never a forged acceptance.
+    if let (Some(key), Some(sig_path)) = (&signer, &signature_path) {
+        let sig = key.sign(&bytes)?;
+        write_atomic(sig_path, sig.as_bytes())
+            .with_context(|| format!("writing the signature to {}", sig_path.display()))?;
+        if key.created() {
+            if let Some(why) = key.why_file() {
+                eprintln!("keycheck: this device's signing key was created in a file: {why}");
+            }
         }
     }
     let failed = report.findings.iter().any(|f| f.severity == Severity::Fail);
