@@ -10,7 +10,6 @@ use clap::{Args, ValueEnum};
 use keycheck::fleet::{render, Fleet};
 use keycheck::report::sshsig::{self, AllowedSigners};
 use keycheck::sys::fleet_input::{self, ReadOptions, SigCheck};
-use keycheck::sys::state;
 
 /// Output formats of `keycheck fleet`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -116,17 +115,8 @@ pub(super) fn run(args: &FleetArgs) -> Result<ExitCode> {
         FleetFormat::Html => render::html(&mut out, &summary, "keycheck fleet compliance")?,
     }
     match &args.output {
-        Some(path) => {
-            let dir = path
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or_else(|| std::path::Path::new("."));
-            let name = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .context("--output must name a file")?;
-            state::write_atomic(dir, name, &out)?;
-        }
+        Some(path) => super::write_atomic(path, &out)
+            .with_context(|| format!("writing {}", path.display()))?,
         None => std::io::stdout().lock().write_all(&out)?,
     }
     Ok(if summary.reports_rejected > 0 {

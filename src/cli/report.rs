@@ -3,7 +3,6 @@
 //! document for a fleet: to stdout, or atomically to a 0600 file.
 
 use std::io::Write as _;
-use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
@@ -123,7 +122,7 @@ pub(super) fn run(args: &ReportArgs) -> Result<ExitCode> {
         }
     }
     match &args.output {
-        Some(path) => write_atomic(path, &bytes)
+        Some(path) => super::write_atomic(path, &bytes)
             .with_context(|| format!("writing the report to {}", path.display()))?,
         None => {
             let mut out = std::io::stdout().lock();
@@ -136,7 +135,7 @@ pub(super) fn run(args: &ReportArgs) -> Result<ExitCode> {
     // report: a reader in between sees a refusal, never a forged acceptance.
     if let (Some(key), Some(sig_path)) = (&signer, &signature_path) {
         let sig = key.sign(&bytes)?;
-        write_atomic(sig_path, sig.as_bytes())
+        super::write_atomic(sig_path, sig.as_bytes())
             .with_context(|| format!("writing the signature to {}", sig_path.display()))?;
         if key.created() {
             if let Some(why) = key.why_file() {
@@ -161,49 +160,4 @@ fn rfc3339(t: time::OffsetDateTime) -> String {
 fn device_key() -> Result<DeviceKey> {
     let options = device_key::Options::from_env()?;
     Ok(DeviceKey::load_or_create(&options)?)
-}
-
-/// Writes `bytes` to `path` so that a reader sees the old file or the new one, never
-/// part of one: a 0600 temp file in the same directory, synced, then renamed over
-/// `path`. The temp file is removed if anything fails.
-fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .map_or_else(|| "report".into(), |n| n.to_string_lossy());
-    let mut attempt = 0u32;
-    let (tmp, mut file) = loop {
-        let tmp = dir.join(format!(".{name}.{}.{attempt}.tmp", std::process::id()));
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)
-        {
-            Ok(file) => break (tmp, file),
-            // A temp file left by a crashed run that had this pid.
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 100 => {
-                attempt += 1;
-            }
-            Err(e) => return Err(e),
-        }
-    };
-    let written = file
-        .write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .and_then(|()| std::fs::rename(&tmp, path));
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
-    }
-    // The rename is durable once the directory is synced; a directory that cannot be
-    // opened for that (some network filesystems) still has the complete file.
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
 }
