@@ -4,6 +4,7 @@
 //! each is kept, so memory grows with the number of hosts, not with the reports' size.
 //! Reading files, checking signatures and rendering are the callers'.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -15,55 +16,61 @@ pub mod render;
 pub const REPORT_SCHEMA: &str = "keycheck.report/v1";
 
 /// The parts of a report the fleet needs. Unknown fields are ignored (a newer keycheck
-/// may add some); missing required ones make the report malformed.
+/// may add some); missing required ones make the report malformed. Text is borrowed from
+/// the report's bytes where it holds no escapes: a fleet parses millions of these.
 #[derive(Debug, Clone, Deserialize)]
-pub struct ReportView {
+pub struct ReportView<'a> {
     /// Must be [`REPORT_SCHEMA`].
-    pub schema: String,
+    #[serde(borrow)]
+    pub schema: Cow<'a, str>,
     /// The reporting machine.
-    pub host: HostView,
+    #[serde(borrow)]
+    pub host: HostView<'a>,
     /// The reporting user.
-    pub user: UserView,
+    #[serde(borrow)]
+    pub user: UserView<'a>,
     /// When it was made (RFC 3339).
-    pub generated_at: String,
+    #[serde(borrow)]
+    pub generated_at: Cow<'a, str>,
     /// The key facts.
-    #[serde(default)]
-    pub keys: Vec<KeyView>,
+    #[serde(default, borrow)]
+    pub keys: Vec<KeyView<'a>>,
     /// The findings.
-    #[serde(default)]
-    pub findings: Vec<FindingView>,
+    #[serde(default, borrow)]
+    pub findings: Vec<FindingView<'a>>,
 }
 
 /// A report's host.
 #[derive(Debug, Clone, Deserialize)]
-pub struct HostView {
+pub struct HostView<'a> {
     /// The stable host id.
-    pub id: String,
+    #[serde(borrow)]
+    pub id: Cow<'a, str>,
     /// Its hostname.
-    #[serde(default)]
-    pub hostname: String,
+    #[serde(default, borrow)]
+    pub hostname: Cow<'a, str>,
     /// Its operating system.
-    #[serde(default)]
-    pub os: String,
+    #[serde(default, borrow)]
+    pub os: Cow<'a, str>,
 }
 
 /// A report's user.
 #[derive(Debug, Clone, Deserialize)]
-pub struct UserView {
+pub struct UserView<'a> {
     /// The login name, when the device could tell it.
-    #[serde(default)]
-    pub name: Option<String>,
+    #[serde(default, borrow)]
+    pub name: Option<Cow<'a, str>>,
     /// The numeric user id.
     #[serde(default)]
     pub uid: Option<u32>,
 }
 
-impl UserView {
+impl UserView<'_> {
     /// The name, or `uid N` when the device did not know it.
     #[must_use]
     pub fn label(&self) -> String {
         match (&self.name, self.uid) {
-            (Some(name), _) => name.clone(),
+            (Some(name), _) => name.to_string(),
             (None, Some(uid)) => format!("uid {uid}"),
             (None, None) => "unknown user".to_owned(),
         }
@@ -72,13 +79,13 @@ impl UserView {
 
 /// One key of a report.
 #[derive(Debug, Clone, Deserialize)]
-pub struct KeyView {
+pub struct KeyView<'a> {
     /// `private`, `public`, `certificate`.
-    #[serde(default)]
-    pub kind: String,
+    #[serde(default, borrow)]
+    pub kind: Cow<'a, str>,
     /// The algorithm (`ssh-ed25519`, ...), when known.
-    #[serde(default)]
-    pub algorithm: Option<String>,
+    #[serde(default, borrow)]
+    pub algorithm: Option<Cow<'a, str>>,
     /// The size in bits, when known.
     #[serde(default)]
     pub bits: Option<u32>,
@@ -86,11 +93,13 @@ pub struct KeyView {
 
 /// One finding of a report.
 #[derive(Debug, Clone, Deserialize)]
-pub struct FindingView {
+pub struct FindingView<'a> {
     /// The rule id.
-    pub rule: String,
+    #[serde(borrow)]
+    pub rule: Cow<'a, str>,
     /// `fail`, `warn` or `info`.
-    pub severity: String,
+    #[serde(borrow)]
+    pub severity: Cow<'a, str>,
 }
 
 /// Why a report was not merged.
@@ -169,7 +178,7 @@ pub struct Fleet {
 
 impl Fleet {
     /// Adds one parsed report that came from `source`.
-    pub fn add(&mut self, report: &ReportView, source: &str) {
+    pub fn add(&mut self, report: &ReportView<'_>, source: &str) {
         match entry_of(report) {
             Ok(entry) => self.merge(entry),
             Err(reason) => self.reject(source, reason),
@@ -263,7 +272,7 @@ impl Fleet {
 ///
 /// # Errors
 /// One line: another schema, no usable host id, a time that is not RFC 3339.
-pub fn entry_of(report: &ReportView) -> Result<HostEntry, String> {
+pub fn entry_of(report: &ReportView<'_>) -> Result<HostEntry, String> {
     if report.schema != REPORT_SCHEMA {
         return Err(format!("schema {:?} is not {REPORT_SCHEMA}", report.schema));
     }
@@ -281,9 +290,9 @@ pub fn entry_of(report: &ReportView) -> Result<HostEntry, String> {
         )
     })?;
     let mut entry = HostEntry {
-        host_id: report.host.id.clone(),
-        hostname: report.host.hostname.clone(),
-        os: Arc::from(report.host.os.as_str()),
+        host_id: report.host.id.to_string(),
+        hostname: report.host.hostname.to_string(),
+        os: Arc::from(&*report.host.os),
         user: report.user.label(),
         generated_at: at.unix_timestamp(),
         fail: 0,
@@ -292,7 +301,7 @@ pub fn entry_of(report: &ReportView) -> Result<HostEntry, String> {
         keys: Vec::new(),
     };
     for f in &report.findings {
-        match f.severity.as_str() {
+        match &*f.severity {
             "fail" => entry.fail += 1,
             "warn" => entry.warn += 1,
             _ => {}
@@ -302,7 +311,7 @@ pub fn entry_of(report: &ReportView) -> Result<HostEntry, String> {
     for k in report.keys.iter().filter(|k| k.kind == "private") {
         let label = match (&k.algorithm, k.bits) {
             (Some(a), Some(b)) => format!("{a} {b}"),
-            (Some(a), None) => a.clone(),
+            (Some(a), None) => a.to_string(),
             (None, _) => "unknown".to_owned(),
         };
         count(&mut entry.keys, &label);
@@ -371,12 +380,17 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    fn report(host: &str, user: &str, at: &str, findings: &[(&str, &str)]) -> ReportView {
+    /// Test reports borrow from text that lives as long as the test binary.
+    fn leaked(v: serde_json::Value) -> ReportView<'static> {
+        serde_json::from_str(Box::leak(v.to_string().into_boxed_str())).unwrap()
+    }
+
+    fn report(host: &str, user: &str, at: &str, findings: &[(&str, &str)]) -> ReportView<'static> {
         let findings: Vec<serde_json::Value> = findings
             .iter()
             .map(|(rule, sev)| serde_json::json!({"rule": rule, "severity": sev, "path": "/k"}))
             .collect();
-        serde_json::from_value(serde_json::json!({
+        leaked(serde_json::json!({
             "schema": REPORT_SCHEMA,
             "host": {"id": host, "hostname": format!("{host}.example"), "os": "Debian"},
             "user": {"name": user, "uid": 1000},
@@ -389,7 +403,6 @@ mod tests {
             "findings": findings,
             "extra": "ignored"
         }))
-        .unwrap()
     }
 
     #[test]
@@ -454,7 +467,7 @@ mod tests {
     fn rejects_other_schemas_bad_times_and_odd_host_ids_and_flags_stale_hosts() {
         let mut fleet = Fleet::default();
         let mut r = report("a", "u", "2026-11-20T00:00:00Z", &[]);
-        r.schema = "keycheck.check/v1".to_owned();
+        r.schema = "keycheck.check/v1".into();
         fleet.add(&r, "wrong-schema");
         fleet.add(&report("a", "u", "yesterday", &[]), "bad-time");
         fleet.add(&report("", "u", "2026-11-20T00:00:00Z", &[]), "no-id");

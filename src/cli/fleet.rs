@@ -90,7 +90,10 @@ pub(super) fn run(args: &FleetArgs) -> Result<ExitCode> {
     let mut fleet = Fleet::default();
     let counts = fleet_input::read_into(
         &args.paths,
-        ReadOptions::default(),
+        ReadOptions {
+            signatures: allowed.is_some(),
+            ..ReadOptions::default()
+        },
         &verify,
         &mut fleet,
         &tick,

@@ -274,15 +274,19 @@ mod tests {
     use super::super::{Fleet, ReportView};
     use super::*;
 
+    /// Test reports borrow from text that lives as long as the test binary.
+    fn leaked(v: serde_json::Value) -> ReportView<'static> {
+        serde_json::from_str(Box::leak(v.to_string().into_boxed_str())).unwrap()
+    }
+
     fn summary_with_host(hostname: &str) -> Summary {
-        let r: ReportView = serde_json::from_value(serde_json::json!({
+        let r: ReportView<'static> = leaked(serde_json::json!({
             "schema": super::super::REPORT_SCHEMA,
             "host": {"id": "h", "hostname": hostname, "os": "x"},
             "user": {"name": "=cmd|' /C calc'!A0"},
             "generated_at": "2026-11-20T00:00:00Z",
             "findings": [{"rule": "passphrase-missing", "severity": "fail"}]
-        }))
-        .unwrap();
+        }));
         let mut fleet = Fleet::default();
         fleet.add(&r, "src\u{1b}[31m");
         fleet.summary(0, i64::MAX)

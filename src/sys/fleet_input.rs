@@ -36,6 +36,9 @@ pub struct ReadOptions {
     pub max_report_size: u64,
     /// Worker threads; 0 picks one per CPU.
     pub threads: usize,
+    /// Look for each report's `.sig` (false when nothing is verified: no allowed
+    /// signers, `--accept-unsigned`).
+    pub signatures: bool,
 }
 
 impl Default for ReadOptions {
@@ -43,6 +46,7 @@ impl Default for ReadOptions {
         ReadOptions {
             max_report_size: 16 * 1024 * 1024,
             threads: 0,
+            signatures: true,
         }
     }
 }
@@ -196,15 +200,15 @@ fn read_one(path: &Path, options: ReadOptions, verify: &Verify<'_>) -> Outcome {
         p.push(".sig");
         PathBuf::from(p)
     };
-    let signature = match std::fs::metadata(&sig_path) {
-        Ok(_) => match read_bounded(&sig_path, 64 * 1024) {
+    let signature = match options.signatures.then(|| std::fs::metadata(&sig_path)) {
+        Some(Ok(_)) => match read_bounded(&sig_path, 64 * 1024) {
             Ok(s) => match String::from_utf8(s) {
                 Ok(s) => Some(s),
                 Err(_) => return fail("its .sig is not text".to_owned()),
             },
             Err(reason) => return fail(format!("its .sig: {reason}")),
         },
-        Err(_) => None,
+        Some(Err(_)) | None => None,
     };
     judge(&bytes, signature.as_deref(), &source, verify)
 }
