@@ -24,6 +24,22 @@ fn report(host: &str, hostname: &str, at: &str, findings: &[(&str, &str)]) -> Va
     })
 }
 
+/// Each rejected report of a fleet document as "SOURCE REASON".
+fn rejected(doc: &Value) -> Vec<String> {
+    doc["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {}",
+                r["source"].as_str().unwrap(),
+                r["reason"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
 fn write(dir: &Path, name: &str, v: &Value) {
     std::fs::write(dir.join(name), serde_json::to_vec_pretty(v).unwrap()).unwrap();
 }
@@ -95,18 +111,7 @@ fn merges_the_newest_report_per_host_and_lists_what_it_rejects() {
         doc["rules"].get("passphrase-missing").is_none(),
         "the old report was superseded"
     );
-    let rejected: Vec<String> = doc["rejected"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            format!(
-                "{} {}",
-                r["source"].as_str().unwrap(),
-                r["reason"].as_str().unwrap()
-            )
-        })
-        .collect();
+    let rejected = rejected(&doc);
     assert_eq!(rejected.len(), 2, "{rejected:#?}");
     assert!(
         rejected
@@ -287,18 +292,7 @@ fn merges_only_reports_signed_for_their_own_host_id() {
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
     assert_eq!(doc["hosts"], 1, "{doc:#}");
     assert_eq!(doc["per_host"][0]["host_id"], host);
-    let reasons: Vec<String> = doc["rejected"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            format!(
-                "{} {}",
-                r["source"].as_str().unwrap(),
-                r["reason"].as_str().unwrap()
-            )
-        })
-        .collect();
+    let reasons = rejected(&doc);
     assert_eq!(reasons.len(), 3, "{reasons:#?}");
     for (file, why) in [
         ("changed.json", "signature refused"),

@@ -14,7 +14,7 @@
 mod support;
 
 use std::io::{BufRead as _, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -51,88 +51,20 @@ fn require_dbus() {
     }
 }
 
-/// A private `dbus-daemon`, killed on drop.
-struct DbusDaemon {
-    child: Child,
-    address: String,
-}
+use support::desktop::Bus as DbusDaemon;
 
-impl DbusDaemon {
-    /// Starts a bus with a unix socket in `dir`, a policy that allows everything and no
-    /// service directory (nothing is ever activated).
-    fn start(dir: &Path, kind: &str) -> DbusDaemon {
-        let config = dir.join(format!("{kind}-bus.conf"));
-        std::fs::write(
-            &config,
-            format!(
-                r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>{kind}</type>
-  <listen>unix:path={socket}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-"#,
-                socket = dir.join(format!("{kind}-bus")).display()
-            ),
-        )
-        .unwrap();
-        let mut child = Command::new("dbus-daemon")
-            .arg("--nofork")
-            .arg("--print-address")
-            .arg(format!("--config-file={}", config.display()))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("dbus-daemon must be installed: apt-get install dbus");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let address = match rx.recv_timeout(LIMIT) {
-            Ok(line) if !line.trim().is_empty() => line.trim().to_owned(),
-            other => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("dbus-daemon printed no address within {LIMIT:?}: {other:?}");
-            }
-        };
-        DbusDaemon { child, address }
-    }
-
-    /// `dbus-send --type=signal` on this bus.
-    fn send_signal(&self, path: &str, member: &str, args: &[&str]) {
-        let run = support::run_with_deadline(
-            Command::new("dbus-send")
-                .arg(format!("--bus={}", self.address))
-                .arg("--type=signal")
-                .arg(path)
-                .arg(member)
-                .args(args),
-            LIMIT,
-        );
-        assert_eq!(run.code, 0, "dbus-send {member}: {}", run.stderr);
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for DbusDaemon {
-    fn drop(&mut self) {
-        self.kill();
-    }
+/// `dbus-send --type=signal` on `bus`.
+fn send_signal(bus: &DbusDaemon, path: &str, member: &str, args: &[&str]) {
+    let run = support::run_with_deadline(
+        Command::new("dbus-send")
+            .arg(format!("--bus={}", bus.address()))
+            .arg("--type=signal")
+            .arg(path)
+            .arg(member)
+            .args(args),
+        LIMIT,
+    );
+    assert_eq!(run.code, 0, "dbus-send {member}: {}", run.stderr);
 }
 
 use support::ssh_agent::SshAgent as Agent;
@@ -328,7 +260,7 @@ impl Manager {
 impl Logind {
     fn start(bus: &DbusDaemon) -> Logind {
         let conn = zbus::block_on(async {
-            zbus::connection::Builder::address(bus.address.as_str())
+            zbus::connection::Builder::address(bus.address())
                 .name("org.freedesktop.login1")
                 .serve_at("/org/freedesktop/login1", Manager)
                 .build()
@@ -341,7 +273,7 @@ impl Logind {
 
 /// Another process on the system bus, which does not own logind's name.
 fn impostor(bus: &DbusDaemon) -> zbus::Connection {
-    zbus::block_on(zbus::connection::Builder::address(bus.address.as_str()).build()).unwrap()
+    zbus::block_on(zbus::connection::Builder::address(bus.address()).build()).unwrap()
 }
 
 /// What logind's signals look like, sent from `conn` (to everyone, or to `to`).
@@ -421,7 +353,7 @@ fn a_screen_lock_empties_the_agent_when_clear_at_lock_is_set() {
     let w = World::new("[cache]\nclear_at_lock = true\n");
     let session = DbusDaemon::start(w.dir.path(), "session");
     let system = DbusDaemon::start(w.dir.path(), "system");
-    let mut watcher = w.watch(&session.address, &system.address, None);
+    let mut watcher = w.watch(session.address(), system.address(), None);
     assert_eq!(
         watcher.ready["session_bus"],
         Value::Null,
@@ -439,12 +371,14 @@ fn a_screen_lock_empties_the_agent_when_clear_at_lock_is_set() {
     );
 
     // An unlock (the screen saver going inactive) is no lock.
-    session.send_signal(
+    send_signal(
+        &session,
         "/org/freedesktop/ScreenSaver",
         "org.freedesktop.ScreenSaver.ActiveChanged",
         &["boolean:false"],
     );
-    session.send_signal(
+    send_signal(
+        &session,
         "/org/freedesktop/ScreenSaver",
         "org.freedesktop.ScreenSaver.ActiveChanged",
         &["boolean:true"],
@@ -464,7 +398,7 @@ fn gnome_s_screen_saver_is_heard_and_without_clear_at_lock_the_keys_stay() {
     let w = World::new("");
     let session = DbusDaemon::start(w.dir.path(), "session");
     let system = DbusDaemon::start(w.dir.path(), "system");
-    let mut watcher = w.watch(&session.address, &system.address, None);
+    let mut watcher = w.watch(session.address(), system.address(), None);
     assert_eq!(
         watcher.ready["session_bus"],
         Value::Null,
@@ -472,7 +406,8 @@ fn gnome_s_screen_saver_is_heard_and_without_clear_at_lock_the_keys_stay() {
         watcher.ready
     );
 
-    session.send_signal(
+    send_signal(
+        &session,
         "/org/gnome/ScreenSaver",
         "org.gnome.ScreenSaver.ActiveChanged",
         &["boolean:true"],
@@ -491,7 +426,7 @@ fn logind_s_lock_and_logout_count_only_when_logind_sends_them() {
     let system = DbusDaemon::start(w.dir.path(), "system");
     let logind = Logind::start(&system);
     // No XDG_SESSION_ID: the listener asks logind with GetSessionByPID.
-    let mut watcher = w.watch(&session.address, &system.address, None);
+    let mut watcher = w.watch(session.address(), system.address(), None);
     assert_eq!(
         watcher.ready["system_bus"],
         Value::Null,
@@ -555,7 +490,7 @@ fn shutdown_is_a_logout_and_a_bus_that_goes_away_ends_only_its_listener() {
     let logind = Logind::start(&system);
     w.track();
     // XDG_SESSION_ID names the session: the listener asks logind with GetSession.
-    let mut watcher = w.watch(&session.address, &system.address, Some(SESSION_ID));
+    let mut watcher = w.watch(session.address(), system.address(), Some(SESSION_ID));
     assert_eq!(
         watcher.ready["logind_session"], SESSION_PATH,
         "{:#}",
@@ -568,7 +503,7 @@ fn shutdown_is_a_logout_and_a_bus_that_goes_away_ends_only_its_listener() {
         watcher.ready
     );
 
-    session.kill();
+    session.stop();
     let stopped = watcher.expect("stopped");
     assert_eq!(stopped["bus"], "session", "{stopped:#}");
     assert_eq!(stopped["cleared"], Value::Null, "{stopped:#}");
@@ -592,7 +527,7 @@ fn a_missing_session_bus_is_reported_and_logind_is_still_heard() {
     let system = DbusDaemon::start(w.dir.path(), "system");
     let logind = Logind::start(&system);
     let nowhere = format!("unix:path={}", w.dir.path().join("no-bus").display());
-    let mut watcher = w.watch(&nowhere, &system.address, Some(SESSION_ID));
+    let mut watcher = w.watch(&nowhere, system.address(), Some(SESSION_ID));
     let problem = watcher.ready["session_bus"]
         .as_str()
         .unwrap_or_default()
@@ -628,7 +563,7 @@ fn the_library_listener_takes_its_buses_explicitly_and_stops_at_once() {
     let listener = session_events::listen(
         &ListenOptions {
             buses: Buses {
-                session: Some(session.address.clone()),
+                session: Some(session.address().to_owned()),
                 system: None,
             },
             session_id: None,
@@ -641,7 +576,8 @@ fn the_library_listener_takes_its_buses_explicitly_and_stops_at_once() {
         listener.problems(),
         ["no system bus to listen on (its address is not set)"]
     );
-    session.send_signal(
+    send_signal(
+        &session,
         "/ScreenSaver",
         "org.freedesktop.ScreenSaver.ActiveChanged",
         &["boolean:true"],

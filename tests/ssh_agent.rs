@@ -12,6 +12,8 @@
 
 mod support;
 
+use support::ssh_agent::SshAgent;
+
 use std::collections::BTreeSet;
 use std::fs;
 use std::io::{Read as _, Write as _};
@@ -108,7 +110,8 @@ struct Agent {
     socket: PathBuf,
     /// The agent process: the `-D` child, or the pid a daemonizing agent printed.
     pid: i32,
-    child: Option<Child>,
+    /// The `-D` agent (killed when dropped); `None` for a daemonized one.
+    foreground: Option<SshAgent>,
 }
 
 impl Agent {
@@ -116,25 +119,13 @@ impl Agent {
     fn foreground() -> Agent {
         support::require_tools();
         let dir = tempfile::tempdir().expect("temp dir");
-        let socket = dir.path().join("agent.sock");
-        let child = Command::new("ssh-agent")
-            .arg("-D")
-            .arg("-a")
-            .arg(&socket)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start ssh-agent -D");
-        let pid = i32::try_from(child.id()).expect("pid fits");
-        let agent = Agent {
+        let agent = SshAgent::start(dir.path(), &[]);
+        Agent {
+            socket: agent.socket.clone(),
+            pid: i32::try_from(agent.pid()).expect("pid fits"),
+            foreground: Some(agent),
             dir,
-            socket,
-            pid,
-            child: Some(child),
-        };
-        support::wait_for_listener(&agent.socket);
-        agent
+        }
     }
 
     /// `ssh-agent -a SOCKET -s`: forks into the background after listening, so the pid
@@ -154,7 +145,7 @@ impl Agent {
             dir,
             socket,
             pid,
-            child: None,
+            foreground: None,
         };
         support::wait_for_listener(&agent.socket);
         agent
@@ -229,15 +220,10 @@ impl Agent {
 
 impl Drop for Agent {
     fn drop(&mut self) {
-        match self.child.as_mut() {
-            Some(child) => {
-                let _ = child.kill();
-                let _ = child.wait();
-            }
-            None => {
-                if let Some(pid) = rustix::process::Pid::from_raw(self.pid) {
-                    let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
-                }
+        // A foreground agent is killed by its own drop.
+        if self.foreground.is_none() {
+            if let Some(pid) = rustix::process::Pid::from_raw(self.pid) {
+                let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
             }
         }
     }

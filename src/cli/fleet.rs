@@ -10,6 +10,7 @@ use clap::{Args, ValueEnum};
 use keycheck::fleet::{render, Fleet};
 use keycheck::report::sshsig::{self, AllowedSigners};
 use keycheck::sys::fleet_input::{self, ReadOptions, SigCheck};
+use keycheck::sys::state;
 
 /// Output formats of `keycheck fleet`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -118,7 +119,7 @@ pub(super) fn run(args: &FleetArgs) -> Result<ExitCode> {
         FleetFormat::Html => render::html(&mut out, &summary, "keycheck fleet compliance")?,
     }
     match &args.output {
-        Some(path) => super::write_atomic(path, &out)
+        Some(path) => state::replace_file(path, &out)
             .with_context(|| format!("writing {}", path.display()))?,
         None => std::io::stdout().lock().write_all(&out)?,
     }

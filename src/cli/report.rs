@@ -122,7 +122,7 @@ pub(super) fn run(args: &ReportArgs) -> Result<ExitCode> {
         }
     }
     match &args.output {
-        Some(path) => super::write_atomic(path, &bytes)
+        Some(path) => state::replace_file(path, &bytes)
             .with_context(|| format!("writing the report to {}", path.display()))?,
         None => {
             let mut out = std::io::stdout().lock();
@@ -135,7 +135,7 @@ pub(super) fn run(args: &ReportArgs) -> Result<ExitCode> {
     // report: a reader in between sees a refusal, never a forged acceptance.
     if let (Some(key), Some(sig_path)) = (&signer, &signature_path) {
         let sig = key.sign(&bytes)?;
-        super::write_atomic(sig_path, sig.as_bytes())
+        state::replace_file(sig_path, sig.as_bytes())
             .with_context(|| format!("writing the signature to {}", sig_path.display()))?;
         if key.created() {
             if let Some(why) = key.why_file() {

@@ -202,7 +202,7 @@ fn read_one(path: &Path, options: ReadOptions, verify: &Verify<'_>) -> Outcome {
     };
     let signature = match options.signatures.then(|| std::fs::metadata(&sig_path)) {
         Some(Ok(_)) => match read_bounded(&sig_path, 64 * 1024) {
-            Ok(s) => match String::from_utf8(s) {
+            Ok(s) => match String::from_utf8(s.to_vec()) {
                 Ok(s) => Some(s),
                 Err(_) => return fail("its .sig is not text".to_owned()),
             },
@@ -319,24 +319,13 @@ fn skip_line(reader: &mut dyn BufRead) {
     }
 }
 
-fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, String> {
-    let (file, meta) = crate::sys::scan::open_regular(path).map_err(|e| match e {
-        crate::sys::scan::ReadError::Io(e) => crate::sys::scan::describe_io(&e),
-        crate::sys::scan::ReadError::NotRegular(kind) => format!("not a regular file ({kind})"),
-        crate::sys::scan::ReadError::TooLarge => "too large".to_owned(),
-    })?;
-    if meta.len() > max {
-        return Err(format!(
-            "{} bytes, more than the {max} a report may have",
-            meta.len()
-        ));
+/// The scan's bounded, non-blocking read, with its errors as one line.
+fn read_bounded(path: &Path, max: u64) -> Result<zeroize::Zeroizing<Vec<u8>>, String> {
+    use crate::sys::scan::{self, ReadError};
+    match scan::read_bounded(path, max) {
+        Ok((bytes, _)) => Ok(bytes),
+        Err(ReadError::Io(e)) => Err(scan::describe_io(&e)),
+        Err(ReadError::NotRegular(kind)) => Err(format!("not a regular file ({kind})")),
+        Err(ReadError::TooLarge) => Err(format!("more than the {max} bytes a report may have")),
     }
-    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-    file.take(max + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| e.to_string())?;
-    if bytes.len() as u64 > max {
-        return Err(format!("more than the {max} bytes a report may have"));
-    }
-    Ok(bytes)
 }

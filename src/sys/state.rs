@@ -68,25 +68,56 @@ pub fn read(dir: &Path, name: &str) -> Result<Option<Vec<u8>>, StateError> {
 /// [`StateError`] naming the file and the reason.
 pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), StateError> {
     let path = dir.join(name);
-    let err = |p: &Path, e: std::io::Error| StateError {
-        path: p.display().to_string(),
-        reason: e.to_string(),
-    };
     ensure_dir(dir)?;
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::OpenOptions::new()
+    replace_file(&path, bytes).map_err(|e| StateError {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })
+}
+
+/// Writes `bytes` to `path` so that a reader sees the old file or the new one, never
+/// part of one: a 0600 temp file in the same directory, synced, then renamed over
+/// `path`, and the directory synced. The temp file is removed if anything fails.
+///
+/// # Errors
+/// Any I/O error; `path` is then as it was.
+pub fn replace_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .map_or_else(|| "file".into(), |n| n.to_string_lossy());
+    let mut attempt = 0u32;
+    let (tmp, mut file) = loop {
+        let tmp = dir.join(format!(".{name}.{}.{attempt}.tmp", std::process::id()));
+        match std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, &path)
-    })();
-    if let Err(e) = result {
+            .open(&tmp)
+        {
+            Ok(file) => break (tmp, file),
+            // A temp file left by a crashed run that had this pid.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 100 => {
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    let written = file
+        .write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if let Err(e) = written {
         let _ = std::fs::remove_file(&tmp);
-        return Err(err(&path, e));
+        return Err(e);
+    }
+    // The rename is durable once the directory is synced; a directory that cannot be
+    // opened for that (some network filesystems) still has the complete file.
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
     }
     Ok(())
 }

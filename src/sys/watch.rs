@@ -158,15 +158,6 @@ impl Watcher {
         }
         problems
     }
-
-    /// The directories watched now, and whether recursively.
-    #[must_use]
-    pub fn watched(&self) -> Vec<(PathBuf, bool)> {
-        self.watched
-            .iter()
-            .map(|(path, id)| (path.clone(), id.2))
-            .collect()
-    }
 }
 
 /// Adds the directories below `root` (not following symlinks, bounded in depth and
