@@ -11,7 +11,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::{keycheck, keygen, require_tools, write_file};
+use support::{keycheck, keygen, require_tools, set_mode, write_file};
 
 /// A running `keycheck agent` on a temp HOME, killed when dropped.
 struct RunningAgent {
@@ -129,11 +129,6 @@ fn temp_home() -> tempfile::TempDir {
     std::fs::create_dir_all(home.path().join(".ssh")).unwrap();
     set_mode(&home.path().join(".ssh"), 0o700);
     home
-}
-
-fn set_mode(path: &Path, mode: u32) {
-    use std::os::unix::fs::PermissionsExt as _;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
 fn findings(state: &Value) -> &[Value] {
@@ -338,7 +333,11 @@ fn sighup_reloads_and_rechecks() {
     require_tools();
     let home = temp_home();
     let agent = RunningAgent::start(home.path(), &[]);
-    let first = agent.wait_for("the first check", WAIT, |_| true);
+    // The agent writes its state after its first check and again after its first pass
+    // over the ssh-agents; only once both are written is the next write the SIGHUP's.
+    let first = agent.wait_for("the first check and agent pass", WAIT, |s| {
+        !s["cache"].is_null()
+    });
     agent.signal("HUP");
     agent.wait_for("a check after SIGHUP", WAIT, |s| {
         s["updated_at"] != first["updated_at"]
