@@ -187,8 +187,29 @@ impl Fleet {
 
     /// Merges the summary of one report (made by [`entry_of`], possibly on another
     /// thread): it replaces an older one of the same host and user.
-    pub fn merge(&mut self, mut entry: HostEntry) {
+    pub fn merge(&mut self, entry: HostEntry) {
         self.read += 1;
+        self.keep(entry);
+    }
+
+    /// Merges a fleet built from other reports (on another thread): as if its reports
+    /// had been merged here, whatever the order.
+    pub fn absorb(&mut self, mut other: Fleet) {
+        // Move the smaller into the larger: fewer entries re-hashed, a smaller peak.
+        if other.newest.len() > self.newest.len() {
+            std::mem::swap(self, &mut other);
+        }
+        self.read += other.read;
+        self.superseded += other.superseded;
+        self.rejected.extend(other.rejected);
+        for entry in other.newest.into_values().flatten() {
+            self.keep(entry);
+        }
+    }
+
+    /// Keeps `entry` unless a newer report of its host and user is kept. Of two reports
+    /// made at the same second the worse is kept, so the order of arrival never matters.
+    fn keep(&mut self, mut entry: HostEntry) {
         entry.os = self.names.get(&entry.os);
         for (name, _) in entry.rules.iter_mut().chain(entry.keys.iter_mut()) {
             *name = self.names.get(name);
@@ -199,7 +220,7 @@ impl Fleet {
         match users.iter_mut().find(|e| e.user == entry.user) {
             Some(old) => {
                 self.superseded += 1;
-                if old.generated_at < entry.generated_at {
+                if precedence(&entry) > precedence(old) {
                     *old = entry;
                 }
             }
@@ -219,7 +240,10 @@ impl Fleet {
     /// The fleet's compliance at `now` (Unix seconds); hosts whose newest report is
     /// older than `max_age` seconds are stale.
     #[must_use]
-    pub fn summary(self, now: i64, max_age: i64) -> Summary {
+    pub fn summary(mut self, now: i64, max_age: i64) -> Summary {
+        // In source order (`-:9` before `-:10`), whatever thread read them.
+        self.rejected
+            .sort_by(|a, b| source_order(&a.source).cmp(&source_order(&b.source)));
         let mut rules: BTreeMap<String, RuleLine> = BTreeMap::new();
         let mut keys: BTreeMap<String, u64> = BTreeMap::new();
         let mut hosts: Vec<HostEntry> = self.newest.into_values().flatten().collect();
@@ -266,6 +290,30 @@ impl Fleet {
             rejected: self.rejected,
         }
     }
+}
+
+/// A rejected report's source as (file, line): streams name their lines `FILE:LINE`.
+fn source_order(source: &str) -> (&str, u64) {
+    match source.rsplit_once(':') {
+        Some((file, line)) if !line.is_empty() && line.bytes().all(|b| b.is_ascii_digit()) => {
+            (file, line.parse().unwrap_or(u64::MAX))
+        }
+        _ => (source, 0),
+    }
+}
+
+/// Which of two reports of one host and user is kept: the newest, then the worse, then
+/// any fixed order of what they say.
+fn precedence(e: &HostEntry) -> impl Ord + '_ {
+    (
+        e.generated_at,
+        e.fail,
+        e.warn,
+        &e.hostname,
+        &*e.os,
+        &e.rules,
+        &e.keys,
+    )
 }
 
 /// What the fleet keeps of one report, or why it cannot be merged.
@@ -429,6 +477,62 @@ mod tests {
     }
 
     #[test]
+    fn fleets_merged_on_other_threads_give_the_same_summary_in_any_split() {
+        let reports = [
+            report(
+                "h1",
+                "alice",
+                "2026-11-01T00:00:00Z",
+                &[("kdf-weak", "warn")],
+            ),
+            report("h1", "alice", "2026-11-20T00:00:00Z", &[]),
+            // The same second as the one above, but worse: kept whatever the order.
+            report(
+                "h1",
+                "alice",
+                "2026-11-20T00:00:00Z",
+                &[("passphrase-missing", "fail")],
+            ),
+            report(
+                "h2",
+                "bob",
+                "2026-11-02T00:00:00Z",
+                &[("rsa-too-short", "fail")],
+            ),
+            report("h2", "carol", "2026-11-03T00:00:00Z", &[]),
+        ];
+        let mut one = Fleet::default();
+        for r in &reports {
+            one.add(r, "x");
+        }
+        one.reject("-:10", "bad".to_owned());
+        one.reject("-:9", "bad".to_owned());
+        let one = one.summary(0, i64::MAX);
+        assert_eq!(one.per_host[0].fail, 1, "{:?}", one.per_host);
+        assert_eq!(one.rejected[0].source, "-:9");
+        for split in 0..=reports.len() {
+            for reversed in [false, true] {
+                let (mut a, mut b) = (Fleet::default(), Fleet::default());
+                b.reject("-:9", "bad".to_owned());
+                a.reject("-:10", "bad".to_owned());
+                let mut order: Vec<_> = reports.iter().collect();
+                if reversed {
+                    order.reverse();
+                }
+                for (i, r) in order.into_iter().enumerate() {
+                    if i < split { &mut a } else { &mut b }.add(r, "x");
+                }
+                b.absorb(a);
+                assert_eq!(
+                    b.summary(0, i64::MAX),
+                    one,
+                    "split {split} reversed {reversed}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn counts_rules_keys_and_sorts_hosts_worst_first() {
         let mut fleet = Fleet::default();
         fleet.add(
@@ -475,7 +579,11 @@ mod tests {
         let now = time::macros::datetime!(2026-11-23 00:00 UTC).unix_timestamp();
         let s = fleet.summary(now, 7 * 86400);
         let sources: Vec<&str> = s.rejected.iter().map(|r| r.source.as_str()).collect();
-        assert_eq!(sources, ["wrong-schema", "bad-time", "no-id"]);
+        assert_eq!(
+            sources,
+            ["bad-time", "no-id", "wrong-schema"],
+            "in source order"
+        );
         assert_eq!(s.reports_read, 4);
         assert_eq!(s.hosts, 1);
         assert_eq!(s.stale.len(), 1);

@@ -1,55 +1,15 @@
 //! `keycheck fleet`: merge many devices' reports into the fleet's compliance.
 
 use std::io::Write as _;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context as _, Result};
-use clap::{Args, ValueEnum};
 
+use super::args::{FleetArgs, FleetFormat};
 use keycheck::fleet::{render, Fleet};
 use keycheck::report::sshsig::{self, AllowedSigners};
 use keycheck::sys::fleet_input::{self, ReadOptions, SigCheck};
 use keycheck::sys::state;
-
-/// Output formats of `keycheck fleet`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(super) enum FleetFormat {
-    /// A summary for people.
-    Text,
-    /// One row per host and user.
-    Csv,
-    /// One `keycheck.fleet/v1` document.
-    Json,
-    /// A self-contained HTML page (no script, no network).
-    Html,
-}
-
-#[derive(Debug, Args)]
-pub(super) struct FleetArgs {
-    /// Report files, directories of them (`*.json` below), NDJSON streams (`*.ndjson`),
-    /// or `-` for an NDJSON stream on stdin.
-    #[arg(required = true)]
-    paths: Vec<PathBuf>,
-    /// The `allowed_signers` file listing each device's key for its host id (the lines
-    /// `keycheck report --signer-line` prints): a report is merged only when its `.sig`
-    /// (or its envelope's signature) verifies against it.
-    #[arg(long, value_name = "FILE")]
-    allowed_signers: Option<PathBuf>,
-    /// Merge reports without a valid signature too (counted as unverified). A signature
-    /// that does not verify is still refused.
-    #[arg(long)]
-    accept_unsigned: bool,
-    /// Hosts whose newest report is older than this are listed as stale.
-    #[arg(long, default_value = "7d", value_parser = humantime::parse_duration)]
-    max_age: std::time::Duration,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = FleetFormat::Text)]
-    format: FleetFormat,
-    /// Write the output to FILE (atomically) instead of stdout.
-    #[arg(long, value_name = "FILE")]
-    output: Option<PathBuf>,
-}
 
 pub(super) fn run(args: &FleetArgs) -> Result<ExitCode> {
     let allowed = match &args.allowed_signers {
@@ -87,7 +47,7 @@ pub(super) fn run(args: &FleetArgs) -> Result<ExitCode> {
         indicatif::ProgressStyle::with_template("merging reports {pos} read, {per_sec}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
     );
-    let tick = || bar.inc(1);
+    let tick = |n| bar.inc(n);
     let mut fleet = Fleet::default();
     let counts = fleet_input::read_into(
         &args.paths,

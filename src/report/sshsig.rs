@@ -443,6 +443,11 @@ impl AllowedSigner {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AllowedSigners {
     signers: Vec<AllowedSigner>,
+    /// Every (line, principal) pair as indexes into `signers` and its `principals`, sorted
+    /// by principal and then file order: a fleet's file has a line per device, so
+    /// [`verify`] finds its principal's lines by binary search instead of scanning every
+    /// line for every report. 16 bytes a principal, no copy of the names.
+    by_principal: Vec<(usize, usize)>,
 }
 
 impl AllowedSigners {
@@ -452,7 +457,8 @@ impl AllowedSigners {
     /// [`ParseError`] for the first line that is not in the supported subset, with its
     /// line and column.
     pub fn parse(text: &str) -> Result<AllowedSigners, ParseError> {
-        let mut signers = Vec::new();
+        let mut signers =
+            Vec::with_capacity(memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1);
         for (index, raw) in text.split('\n').enumerate() {
             let line = index + 1;
             let raw = raw.strip_suffix('\r').unwrap_or(raw);
@@ -464,7 +470,30 @@ impl AllowedSigners {
                 signers.push(AllowedSigner { line, ..signer });
             }
         }
-        Ok(AllowedSigners { signers })
+        let name = |&(line, at): &(usize, usize)| signers[line].principals[at].as_str();
+        let mut by_principal: Vec<(usize, usize)> = signers
+            .iter()
+            .enumerate()
+            .flat_map(|(line, s)| (0..s.principals.len()).map(move |at| (line, at)))
+            .collect();
+        by_principal.sort_unstable_by(|a, b| name(a).cmp(name(b)).then(a.cmp(b)));
+        // `a,a key`: the line once for `a`.
+        by_principal.dedup_by(|b, a| a.0 == b.0 && name(a) == name(b));
+        signers.shrink_to_fit();
+        Ok(AllowedSigners {
+            signers,
+            by_principal,
+        })
+    }
+
+    /// The lines that name `principal`, in file order.
+    pub fn lines_for<'a>(&'a self, principal: &'a str) -> impl Iterator<Item = &'a AllowedSigner> {
+        let name = |&(line, at): &(usize, usize)| self.signers[line].principals[at].as_str();
+        let start = self.by_principal.partition_point(|e| name(e) < principal);
+        self.by_principal[start..]
+            .iter()
+            .take_while(move |e| name(e) == principal)
+            .map(|&(line, _)| &self.signers[line])
     }
 
     /// The lines, in file order.
@@ -539,6 +568,12 @@ fn parse_line(raw: &str) -> Result<Option<AllowedSigner>, LineError> {
         }
     }
     let key = parse_key(&raw[at..]).map_err(|p| (at, p))?;
+    // A fleet's file holds a line per device: no spare capacity on each.
+    principals.shrink_to_fit();
+    let namespaces = namespaces.map(|mut n: Vec<String>| {
+        n.shrink_to_fit();
+        n
+    });
     Ok(Some(AllowedSigner {
         line: 0,
         principals,
@@ -750,10 +785,7 @@ pub fn verify(
 
     let mut named = false;
     let mut excluded_line = None;
-    for line in allowed_signers.signers() {
-        if !line.principals.iter().any(|p| p == principal) {
-            continue;
-        }
+    for line in allowed_signers.lines_for(principal) {
         named = true;
         if line.key.key_data() != signer.key_data() {
             continue;
@@ -881,6 +913,63 @@ mod tests {
         // No namespaces option: every namespace.
         let any = format!("x,host-a {} a comment", a.public_key_text());
         assert!(verify(b"doc", &sig, &signers(&any), "host-a").is_ok());
+    }
+
+    #[test]
+    fn a_principal_on_several_lines_matches_its_first_allowing_line() {
+        let (a, b, c) = (key(11), key(12), key(13));
+        let sig = a.sign(b"doc").unwrap();
+        // host-a: b's key, then a's key for git only, then c's, then a's key twice
+        // (the first of them, line 6, is the one that lets it sign), with other hosts'
+        // lines between.
+        let text = format!(
+            "host-a {b}\nhost-z {a}\nhost-a namespaces=\"git\" {a}\nhost-y,host-a {c}\n# x\nhost-q,host-a,host-a {a}\nhost-a {a}\n",
+            a = a.public_key_text(),
+            b = b.public_key_text(),
+            c = c.public_key_text()
+        );
+        let allowed = signers(&text);
+        assert_eq!(
+            allowed
+                .lines_for("host-a")
+                .map(|s| s.line)
+                .collect::<Vec<_>>(),
+            [1, 3, 4, 6, 7]
+        );
+        assert_eq!(allowed.lines_for("host-none").count(), 0);
+        let by = verify(b"doc", &sig, &allowed, "host-a").unwrap();
+        assert_eq!(by.line, 6);
+        assert_eq!(verify(b"doc", &sig, &allowed, "host-z").unwrap().line, 2);
+        // Without the allowing lines: the namespace exclusion (line 3) is the reason,
+        // not an unlisted key, as before the index.
+        let excluded: String = text.lines().take(5).map(|l| format!("{l}\n")).collect();
+        assert_eq!(
+            verify(b"doc", &sig, &signers(&excluded), "host-a"),
+            Err(VerifyError::NamespaceNotAllowed {
+                principal: "host-a".to_owned(),
+                line: 3
+            })
+        );
+        // Only other keys for host-a: an unlisted key; a principal only on other
+        // hosts' lines is unknown.
+        let others = format!(
+            "host-a {}\nhost-a,host-y {}\n",
+            b.public_key_text(),
+            c.public_key_text()
+        );
+        assert_eq!(
+            verify(b"doc", &sig, &signers(&others), "host-a"),
+            Err(VerifyError::UnlistedKey {
+                principal: "host-a".to_owned(),
+                fingerprint: a.fingerprint()
+            })
+        );
+        assert_eq!(
+            verify(b"doc", &sig, &signers(&others), "host"),
+            Err(VerifyError::UnknownPrincipal {
+                principal: "host".to_owned()
+            })
+        );
     }
 
     #[test]

@@ -11,12 +11,12 @@
 use std::io::{BufRead, Read as _};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::fleet::{entry_of, Fleet, HostEntry, ReportView};
+use crate::sys::scan::{self, ReadError};
 
 /// What checking one report's signature concluded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +66,9 @@ pub struct InputError {
 /// (the principal its signer must be allowed to sign for).
 pub type Verify<'a> = dyn Fn(&[u8], Option<&str>, &str) -> SigCheck + Sync + 'a;
 
+/// Called with the number of reports read since the last call (for a progress bar).
+pub type Tick<'a> = dyn Fn(u64) + Sync + 'a;
+
 /// How many reports were verified and accepted unverified.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
@@ -76,7 +79,7 @@ pub struct Counts {
 }
 
 /// Reads every report under `paths` into `fleet`, checking each with `verify`.
-/// `tick` is called once per report read (for a progress bar).
+/// `tick` is told how many reports were read, every few dozen (for a progress bar).
 ///
 /// # Errors
 /// [`InputError`] when a path given does not exist or a directory cannot be listed.
@@ -85,7 +88,7 @@ pub fn read_into(
     options: ReadOptions,
     verify: &Verify<'_>,
     fleet: &mut Fleet,
-    tick: &(dyn Fn() + Sync),
+    tick: &Tick<'_>,
 ) -> Result<Counts, InputError> {
     let mut files = Vec::new();
     let mut streams = Vec::new();
@@ -109,7 +112,8 @@ pub fn read_into(
             files.push(path.clone());
         }
     }
-    files.sort();
+    // Byte order (cheaper than comparing path components, and as deterministic).
+    files.sort_unstable_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
     let mut counts = Counts::default();
     read_files(&files, options, verify, fleet, tick, &mut counts);
     for stream in streams {
@@ -138,40 +142,62 @@ fn list_reports(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 
 type Outcome = Result<(HostEntry, SigCheck), (String, String)>;
 
+/// Files a worker claims at a time, and reports between two progress ticks.
+const CHUNK: usize = 64;
+
+/// Reads `files` on worker threads. Each worker merges into a fleet of its own and the
+/// fleets are merged at the end: no channel, no lock and no wake-up per report.
 fn read_files(
     files: &[PathBuf],
     options: ReadOptions,
     verify: &Verify<'_>,
     fleet: &mut Fleet,
-    tick: &(dyn Fn() + Sync),
+    tick: &Tick<'_>,
     counts: &mut Counts,
 ) {
     let threads = match options.threads {
         0 => std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
         n => n,
     }
-    .min(files.len().max(1));
+    .min(files.len().div_ceil(CHUNK).max(1));
     let next = AtomicUsize::new(0);
-    let (tx, rx) = mpsc::sync_channel::<Outcome>(1024);
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            let tx = tx.clone();
-            let next = &next;
-            scope.spawn(move || loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(path) = files.get(i) else { break };
-                let outcome = read_one(path, options, verify);
-                tick();
-                if tx.send(outcome).is_err() {
-                    break;
-                }
-            });
+    let work = || {
+        let mut fleet = Fleet::default();
+        let mut counts = Counts::default();
+        loop {
+            let start = next.fetch_add(CHUNK, Ordering::Relaxed);
+            let chunk = files
+                .get(start..files.len().min(start + CHUNK))
+                .unwrap_or(&[]);
+            if chunk.is_empty() {
+                break;
+            }
+            for path in chunk {
+                merge(&mut fleet, read_one(path, options, verify), &mut counts);
+            }
+            tick(chunk.len() as u64);
         }
-        drop(tx);
-        for outcome in rx {
-            merge(fleet, outcome, counts);
-        }
-    });
+        (fleet, counts)
+    };
+    let parts: Vec<(Fleet, Counts)> = if threads <= 1 {
+        vec![work()]
+    } else {
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads).map(|_| scope.spawn(work)).collect();
+            workers
+                .into_iter()
+                .map(|w| {
+                    w.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        })
+    };
+    for (part, part_counts) in parts {
+        fleet.absorb(part);
+        counts.verified += part_counts.verified;
+        counts.unverified += part_counts.unverified;
+    }
 }
 
 fn merge(fleet: &mut Fleet, outcome: Outcome, counts: &mut Counts) {
@@ -188,29 +214,32 @@ fn merge(fleet: &mut Fleet, outcome: Outcome, counts: &mut Counts) {
     }
 }
 
+/// The largest `.sig` read.
+const MAX_SIGNATURE_SIZE: u64 = 64 * 1024;
+
 fn read_one(path: &Path, options: ReadOptions, verify: &Verify<'_>) -> Outcome {
-    let source = path.display().to_string();
-    let fail = |reason: String| Err((source.clone(), reason));
-    let bytes = match read_bounded(path, options.max_report_size) {
-        Ok(b) => b,
-        Err(reason) => return fail(reason),
+    let source = || path.display().to_string();
+    let bytes = read_report(path, options.max_report_size)
+        .map_err(|e| (source(), describe(&e, options.max_report_size)))?;
+    let signature = if options.signatures {
+        let mut sig_path = path.as_os_str().to_owned();
+        sig_path.push(".sig");
+        match read_report(Path::new(&sig_path), MAX_SIGNATURE_SIZE) {
+            Ok(s) => Some(
+                String::from_utf8(s).map_err(|_| (source(), "its .sig is not text".to_owned()))?,
+            ),
+            Err(ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => {
+                return Err((
+                    source(),
+                    format!("its .sig: {}", describe(&e, MAX_SIGNATURE_SIZE)),
+                ))
+            }
+        }
+    } else {
+        None
     };
-    let sig_path = {
-        let mut p = path.as_os_str().to_owned();
-        p.push(".sig");
-        PathBuf::from(p)
-    };
-    let signature = match options.signatures.then(|| std::fs::metadata(&sig_path)) {
-        Some(Ok(_)) => match read_bounded(&sig_path, 64 * 1024) {
-            Ok(s) => match String::from_utf8(s.to_vec()) {
-                Ok(s) => Some(s),
-                Err(_) => return fail("its .sig is not text".to_owned()),
-            },
-            Err(reason) => return fail(format!("its .sig: {reason}")),
-        },
-        Some(Err(_)) | None => None,
-    };
-    judge(&bytes, signature.as_deref(), &source, verify)
+    judge(&bytes, signature.as_deref(), &source(), verify)
 }
 
 /// Parses and verifies one report's bytes: a report's signature must come from a key
@@ -239,7 +268,7 @@ fn read_stream(
     options: ReadOptions,
     verify: &Verify<'_>,
     fleet: &mut Fleet,
-    tick: &(dyn Fn() + Sync),
+    tick: &Tick<'_>,
     counts: &mut Counts,
 ) -> Result<(), InputError> {
     let shown = if path.as_os_str() == "-" {
@@ -277,7 +306,7 @@ fn read_stream(
         let source = format!("{shown}:{number}");
         if line.len() as u64 >= limit && line.last() != Some(&b'\n') {
             skip_line(&mut reader);
-            tick();
+            tick(1);
             fleet.reject(
                 &source,
                 format!("longer than {} bytes", options.max_report_size),
@@ -288,7 +317,7 @@ fn read_stream(
         if text.is_empty() {
             continue;
         }
-        tick();
+        tick(1);
         let outcome = match serde_json::from_slice::<Envelope<'_>>(text) {
             Ok(env) => judge(
                 env.report.get().as_bytes(),
@@ -319,13 +348,33 @@ fn skip_line(reader: &mut dyn BufRead) {
     }
 }
 
-/// The scan's bounded, non-blocking read, with its errors as one line.
-fn read_bounded(path: &Path, max: u64) -> Result<zeroize::Zeroizing<Vec<u8>>, String> {
-    use crate::sys::scan::{self, ReadError};
-    match scan::read_bounded(path, max) {
-        Ok((bytes, _)) => Ok(bytes),
-        Err(ReadError::Io(e)) => Err(scan::describe_io(&e)),
-        Err(ReadError::NotRegular(kind)) => Err(format!("not a regular file ({kind})")),
-        Err(ReadError::TooLarge) => Err(format!("more than the {max} bytes a report may have")),
+/// Reads a report file without blocking (the scan's [`scan::open_regular`]): at most
+/// `max` bytes, and no more than the size the file had when opened, so a report that is
+/// not being written takes one read.
+fn read_report(path: &Path, max: u64) -> Result<Vec<u8>, ReadError> {
+    let (mut file, meta) = scan::open_regular(path)?;
+    if meta.len() > max {
+        return Err(ReadError::TooLarge);
+    }
+    let mut bytes = vec![0; usize::try_from(meta.len()).map_err(|_| ReadError::TooLarge)?];
+    let mut filled = 0;
+    while filled < bytes.len() {
+        match file.read(&mut bytes[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(ReadError::Io(e)),
+        }
+    }
+    bytes.truncate(filled);
+    Ok(bytes)
+}
+
+/// Why a file could not be read, as one line.
+fn describe(error: &ReadError, max: u64) -> String {
+    match error {
+        ReadError::Io(e) => scan::describe_io(e),
+        ReadError::NotRegular(kind) => format!("not a regular file ({kind})"),
+        ReadError::TooLarge => format!("more than the {max} bytes a report may have"),
     }
 }
