@@ -4,81 +4,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-const PASS: &str = "keycheck-test";
+mod support;
 
-/// A temp HOME with an empty `~/.ssh` (mode 0700).
-struct Home {
-    dir: tempfile::TempDir,
-}
-
-impl Home {
-    fn new() -> Home {
-        let dir = tempfile::tempdir().unwrap();
-        let ssh = dir.path().join(".ssh");
-        fs::create_dir(&ssh).unwrap();
-        set_mode(&ssh, 0o700);
-        Home { dir }
-    }
-
-    fn ssh(&self) -> PathBuf {
-        self.dir.path().join(".ssh")
-    }
-
-    /// `ssh-keygen -t TYPE [-b BITS] -N PASS -f ~/.ssh/NAME` plus extra args.
-    fn keygen(&self, name: &str, args: &[&str], passphrase: &str) -> PathBuf {
-        let path = self.ssh().join(name);
-        let out = Command::new("ssh-keygen")
-            .args(["-q", "-C", "test@keycheck", "-N", passphrase, "-f"])
-            .arg(&path)
-            .args(args)
-            .output()
-            .expect("ssh-keygen must be installed: apt-get install openssh-client");
-        assert!(
-            out.status.success(),
-            "ssh-keygen failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        path
-    }
-
-    fn keycheck(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_keycheck"))
-            .args(args)
-            .env("HOME", self.dir.path())
-            .env("XDG_CONFIG_HOME", self.dir.path().join(".config"))
-            .env(
-                "KEYCHECK_ORG_POLICY",
-                self.dir.path().join("org-policy.toml"),
-            )
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    }
-
-    fn json(&self, args: &[&str]) -> (i32, Value) {
-        let mut all = vec!["check", "--format", "json"];
-        all.extend_from_slice(args);
-        let out = self.keycheck(&all);
-        let doc: Value = serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)));
-        (out.status.code().unwrap(), doc)
-    }
-}
-
-fn set_mode(path: &Path, mode: u32) {
-    use std::os::unix::fs::PermissionsExt as _;
-    fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use support::home::Home;
+use support::{set_mode, text, PASS};
 
 fn rules(doc: &Value) -> Vec<String> {
     doc["findings"]
@@ -353,4 +287,30 @@ fn colour_only_when_forced_or_on_a_terminal_and_never_with_no_color() {
     assert!(run(&[("CLICOLOR_FORCE", "1")]).contains("\u{1b}["));
     // NO_COLOR wins over everything.
     assert!(!run(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]).contains('\u{1b}'));
+}
+
+#[test]
+fn version_names_the_commit_it_was_built_from() {
+    let out = Command::new(env!("CARGO_BIN_EXE_keycheck"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let shown = String::from_utf8(out.stdout).unwrap();
+    // The tests run from a git checkout: the commit is the checkout's.
+    let head = Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(head.status.success(), "not a git checkout");
+    let head = String::from_utf8(head.stdout).unwrap();
+    assert_eq!(
+        shown.trim(),
+        format!(
+            "keycheck {} (commit {})",
+            env!("CARGO_PKG_VERSION"),
+            head.trim()
+        )
+    );
 }

@@ -33,24 +33,6 @@ const SESSION_ID: &str = "c7";
 /// Its object, as logind escapes the id (`c7` needs no escaping).
 const SESSION_PATH: &str = "/org/freedesktop/login1/session/c7";
 
-/// Panics unless the D-Bus tools are installed (`scripts/test.sh` installs them).
-fn require_dbus() {
-    support::require_tools();
-    for tool in ["dbus-daemon", "dbus-send"] {
-        let found = Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .stdout(Stdio::null())
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        assert!(
-            found,
-            "`{tool}` is not installed; these tests need the real D-Bus daemon, they never \
-             skip: bash scripts/test.sh installs it (dbus)"
-        );
-    }
-}
-
 use support::desktop::Bus as DbusDaemon;
 
 /// `dbus-send --type=signal` on `bus`.
@@ -349,7 +331,7 @@ fn unique_name_of(conn: &zbus::Connection, pid: u32) -> String {
 
 #[test]
 fn a_screen_lock_empties_the_agent_when_clear_at_lock_is_set() {
-    require_dbus();
+    support::require_tools();
     let w = World::new("[cache]\nclear_at_lock = true\n");
     let session = DbusDaemon::start(w.dir.path(), "session");
     let system = DbusDaemon::start(w.dir.path(), "system");
@@ -394,7 +376,7 @@ fn a_screen_lock_empties_the_agent_when_clear_at_lock_is_set() {
 
 #[test]
 fn gnome_s_screen_saver_is_heard_and_without_clear_at_lock_the_keys_stay() {
-    require_dbus();
+    support::require_tools();
     let w = World::new("");
     let session = DbusDaemon::start(w.dir.path(), "session");
     let system = DbusDaemon::start(w.dir.path(), "system");
@@ -420,7 +402,7 @@ fn gnome_s_screen_saver_is_heard_and_without_clear_at_lock_the_keys_stay() {
 
 #[test]
 fn logind_s_lock_and_logout_count_only_when_logind_sends_them() {
-    require_dbus();
+    support::require_tools();
     let w = World::new("[cache]\nclear_at_lock = true\n");
     let session = DbusDaemon::start(w.dir.path(), "session");
     let system = DbusDaemon::start(w.dir.path(), "system");
@@ -483,7 +465,7 @@ fn logind_s_lock_and_logout_count_only_when_logind_sends_them() {
 
 #[test]
 fn shutdown_is_a_logout_and_a_bus_that_goes_away_ends_only_its_listener() {
-    require_dbus();
+    support::require_tools();
     let w = World::new("");
     let mut session = DbusDaemon::start(w.dir.path(), "session");
     let system = DbusDaemon::start(w.dir.path(), "system");
@@ -522,7 +504,7 @@ fn shutdown_is_a_logout_and_a_bus_that_goes_away_ends_only_its_listener() {
 
 #[test]
 fn a_missing_session_bus_is_reported_and_logind_is_still_heard() {
-    require_dbus();
+    support::require_tools();
     let w = World::new("[cache]\nclear_at_lock = true\n");
     let system = DbusDaemon::start(w.dir.path(), "system");
     let logind = Logind::start(&system);
@@ -556,7 +538,7 @@ fn a_missing_session_bus_is_reported_and_logind_is_still_heard() {
 #[test]
 fn the_library_listener_takes_its_buses_explicitly_and_stops_at_once() {
     use keycheck::sys::session_events::{self, Buses, ListenOptions, SessionEvent};
-    require_dbus();
+    support::require_tools();
     let dir = tempfile::tempdir().unwrap();
     let session = DbusDaemon::start(dir.path(), "session");
     let (tx, rx) = mpsc::channel();

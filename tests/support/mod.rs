@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod desktop;
+pub mod home;
 pub mod ssh_agent;
 
 use std::collections::BTreeMap;
@@ -24,6 +25,17 @@ use serde_json::Value;
 
 /// The throwaway passphrase every encrypted test key uses.
 pub const PASS: &str = "keycheck-test";
+
+/// Sets `path`'s permission bits.
+pub fn set_mode(path: &Path, mode: u32) {
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))
+        .unwrap_or_else(|e| panic!("chmod {mode:o} {}: {e}", path.display()));
+}
+
+/// Output bytes as text, for messages and matching.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
 
 /// How long one keycheck run may take before the test calls it hung.
 pub const DEADLINE: Duration = Duration::from_secs(10);
@@ -56,19 +68,28 @@ pub fn require_tools() {
         "import",
         "pgrep",
     ] {
-        let found = Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .stdout(Stdio::null())
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        assert!(
-            found,
-            "`{tool}` is not installed; these tests need the real tools, they never skip: \
-             bash scripts/test.sh installs them (openssh-client putty-tools openssl gpg-agent \
-             gpgconf util-linux dbus xvfb dunst systemd imagemagick procps)"
+        require_tool(
+            tool,
+            "openssh-client putty-tools openssl gpg-agent gpgconf util-linux dbus xvfb dunst \
+             systemd imagemagick procps",
         );
     }
+}
+
+/// Panics (fails the test) unless `tool` can be run; `packages` are what
+/// `scripts/test.sh` installs for it. A missing tool fails loudly, it never skips.
+pub fn require_tool(tool: &str, packages: &str) {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .stdout(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(
+        found,
+        "`{tool}` is not installed; these tests need the real tools, they never skip: \
+         bash scripts/test.sh installs them ({packages})"
+    );
 }
 
 /// Runs a command with stdin closed (so no tool ever waits for a passphrase prompt).
