@@ -34,6 +34,16 @@ command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
 # dbus-run-session's private bus).
 command -v dbus-run-session >/dev/null 2>&1 || need+=(dbus)
 command -v gnome-keyring-daemon >/dev/null 2>&1 || need+=(gnome-keyring)
+# The fleet's HTML page: rendered by Debian's chromium, headless; ImageMagick's identify
+# looks at its screenshot.
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v identify >/dev/null 2>&1 || need+=(imagemagick)
+# Packaging: the systemd unit through systemd-analyze, the LaunchAgent through plistlib.
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+# Packaging: dpkg builds and installs the .deb, rpm lists the .rpm's contents.
+command -v dpkg-deb >/dev/null 2>&1 || need+=(dpkg)
+command -v rpm >/dev/null 2>&1 || need+=(rpm)
 if ((${#need[@]})); then
   mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
   echo "installing ${need[*]} (needed by the tests)" >&2
@@ -44,10 +54,13 @@ if ((${#need[@]})); then
 fi
 for tool in ssh-keygen ssh ssh-agent ssh-add puttygen openssl gpg-agent gpgconf gpg-connect-agent setpriv \
   dbus-daemon dbus-send dbus-monitor Xvfb xauth dunst dunstctl busctl notify-send xwd import pgrep \
-  sqlite3 dbus-run-session gnome-keyring-daemon; do
+  sqlite3 dbus-run-session gnome-keyring-daemon chromium identify systemd-analyze python3 dpkg-deb rpm; do
   command -v "$tool" >/dev/null 2>&1 || { echo "error: $tool is required by the tests and could not be installed" >&2; exit 1; }
 done
 
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
 cargo test --locked
+# The packages: cargo deny, the .deb built, installed, checked and removed with dpkg, the
+# .rpm's contents (scripts/package-test.sh; the dev build above is the packaged binary).
+bash scripts/package-test.sh dev
