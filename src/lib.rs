@@ -8,6 +8,7 @@
 
 pub mod daemon;
 pub mod finding;
+pub mod fix;
 pub mod fleet;
 pub mod inventory;
 pub mod key;

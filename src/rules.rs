@@ -542,11 +542,35 @@ fn parent_dir(path: &str) -> &str {
     }
 }
 
-/// The command that makes a modern replacement key beside `path`, never over a file the
-/// scan saw (an `ssh-keygen` overwrite prompt answered "y" would destroy a key).
-fn replacement_command(path: &str, escaped: bool, ctx: &Ctx<'_>) -> String {
-    let policy = ctx.policy;
-    let rounds = policy.keys.bcrypt_min_rounds.max(100);
+/// The bcrypt rounds keycheck asks for when it (re)writes a key: the policy's minimum,
+/// and never fewer than 100.
+#[must_use]
+pub fn bcrypt_rounds(policy: &Policy) -> u32 {
+    policy.keys.bcrypt_min_rounds.max(100)
+}
+
+/// A modern key to make beside an old one that must be retired.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replacement {
+    /// Where the new private key goes (its public half is `NEW.pub`), as shown in paths.
+    pub new_path: String,
+    /// The `ssh-keygen` command that makes it.
+    pub command: String,
+}
+
+/// The replacement for the key at `path`: Ed25519 when the policy allows it, else RSA of
+/// the recommended size, named after its type in the same directory and never over a
+/// file the scan saw or `taken` says exists (`id_ed25519`, `id_ed25519_2`, ...): an
+/// `ssh-keygen` overwrite prompt answered "y" would destroy a key.
+#[must_use]
+pub fn replacement(
+    path: &str,
+    escaped: bool,
+    inventory: &Inventory,
+    policy: &Policy,
+    taken: &dyn Fn(&str) -> bool,
+) -> Replacement {
+    let rounds = bcrypt_rounds(policy);
     let allowed = |a: &str| policy.keys.allowed_algorithms.iter().any(|x| x == a);
     let (kind, base) = if allowed("ssh-ed25519") {
         ("-t ed25519".to_owned(), "id_ed25519".to_owned())
@@ -555,25 +579,33 @@ fn replacement_command(path: &str, escaped: bool, ctx: &Ctx<'_>) -> String {
         (format!("-t rsa -b {bits}"), format!("id_rsa_{bits}"))
     };
     let dir = parent_dir(path).trim_end_matches('/');
-    let taken = |candidate: &str| {
-        let inv = ctx.inventory;
+    let is_taken = |candidate: &str| {
+        let inv = inventory;
         let pub_path = format!("{candidate}.pub");
         let used = |p: &str| p == candidate || p == pub_path;
         inv.keys.iter().any(|k| used(&k.path))
             || inv.skipped.iter().any(|s| used(&s.path))
             || inv.errors.iter().any(|e| used(&e.path))
             || inv.malformed.iter().any(|m| used(&m.path))
+            || taken(candidate)
+            || taken(&pub_path)
     };
     let mut new_path = format!("{dir}/{base}");
     let mut n = 1;
-    while taken(&new_path) {
+    while is_taken(&new_path) {
         n += 1;
         new_path = format!("{dir}/{base}_{n}");
     }
-    format!(
+    let command = format!(
         "ssh-keygen {kind} -a {rounds} -f {}",
         shell_quote(&new_path, escaped)
-    )
+    );
+    Replacement { new_path, command }
+}
+
+/// The command that makes a modern replacement key beside `path` (see [`replacement`]).
+fn replacement_command(path: &str, escaped: bool, ctx: &Ctx<'_>) -> String {
+    replacement(path, escaped, ctx.inventory, ctx.policy, &|_| false).command
 }
 
 #[cfg(test)]

@@ -262,7 +262,8 @@ fn describe(key: &KeyRecord) -> String {
 }
 
 /// `path` with the home directory shown as `~`.
-fn shorten(path: &str, home: Option<&str>) -> String {
+#[must_use]
+pub fn shorten(path: &str, home: Option<&str>) -> String {
     match home {
         Some(home) if !home.is_empty() && home != "/" => match path.strip_prefix(home) {
             Some(rest) if rest.starts_with('/') => format!("~{rest}"),

@@ -34,7 +34,7 @@ with bcrypt; the key itself does not change.";
 
 pub(super) fn check(ctx: &mut Ctx<'_>) {
     let keys = &ctx.policy.keys;
-    let rounds = keys.bcrypt_min_rounds.max(100);
+    let rounds = super::bcrypt_rounds(ctx.policy);
     for key in &ctx.inventory.keys {
         if key.facts.kind != Kind::Private {
             continue;
