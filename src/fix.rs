@@ -6,6 +6,9 @@
 //! Nothing here touches a file: the command line prints the plan (and, later, carries it
 //! out). Paths are as the scan shows them; the commands quote them for a POSIX shell.
 
+pub mod backup;
+pub mod rewrite;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::finding::{Finding, Severity};
