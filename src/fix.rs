@@ -49,6 +49,8 @@ pub enum Action {
         new_path: String,
         /// The `ssh-keygen` command that makes it.
         command: String,
+        /// Its arguments before `-f NEW_PATH`.
+        args: Vec<String>,
     },
 }
 
@@ -111,6 +113,9 @@ pub struct Step {
     pub command: String,
     /// The findings it resolves, in the check's order.
     pub findings: Vec<Finding>,
+    /// The path holds `\\xNN` escapes for bytes that are not UTF-8 (see
+    /// `sys::scan::path_from_display`).
+    pub escaped: bool,
 }
 
 /// A finding nothing on this laptop can fix, and why.
@@ -256,12 +261,43 @@ pub fn plan(
                 command: command(&action, escaped),
                 action,
                 findings: Vec::new(),
+                escaped,
             });
         entry.findings.push(finding.clone());
     }
     Plan {
         steps: steps.into_values().collect(),
         not_fixable,
+    }
+}
+
+/// Returns true if and only if `keycheck fix` can act on findings of `rule` (for the
+/// agent's notifications, which then name `keycheck fix PATH`).
+#[must_use]
+pub fn acts_on(rule: Rule) -> bool {
+    matches!(
+        rule,
+        Rule::PassphraseMissing
+            | Rule::PassphraseWeak
+            | Rule::KdfWeak
+            | Rule::LegacyPemEncryption
+            | Rule::FilePermissions
+            | Rule::RsaBelowMinimum
+            | Rule::AlgorithmDenied
+    )
+}
+
+/// `keycheck fix PATH`, with the home directory shown as `~` and the rest quoted for a
+/// POSIX shell.
+#[must_use]
+pub fn command_line(path: &str, escaped: bool, home: Option<&str>) -> String {
+    let under_home = home
+        .filter(|h| !h.is_empty() && *h != "/")
+        .and_then(|h| path.strip_prefix(h))
+        .and_then(|rest| rest.strip_prefix('/'));
+    match under_home {
+        Some(rest) if !rest.is_empty() => format!("keycheck fix ~/{}", shell_quote(rest, escaped)),
+        _ => format!("keycheck fix {}", shell_quote(path, escaped)),
     }
 }
 
@@ -301,6 +337,7 @@ fn replace_action(
         old: path.to_owned(),
         new_path: r.new_path,
         command: r.command,
+        args: r.args,
     })
 }
 
@@ -516,6 +553,7 @@ mod tests {
                 old: "/h/.ssh/id_rsa".to_owned(),
                 new_path: "/h/.ssh/id_ed25519".to_owned(),
                 command: "ssh-keygen -t ed25519 -a 100 -f /h/.ssh/id_ed25519".to_owned(),
+                args: ["-t", "ed25519", "-a", "100"].map(String::from).to_vec(),
             }
         );
         assert_eq!(
@@ -595,6 +633,25 @@ mod tests {
             p.steps[2].command,
             "ssh-keygen -p -o -a 100 -f '/h/.ssh/b key'"
         );
+    }
+
+    #[test]
+    fn the_fix_command_line_shows_home_as_a_tilde_and_quotes_the_rest() {
+        let home = Some("/home/a");
+        assert_eq!(
+            command_line("/home/a/.ssh/id_rsa", false, home),
+            "keycheck fix ~/.ssh/id_rsa"
+        );
+        assert_eq!(
+            command_line("/home/a/.ssh/my key", false, home),
+            "keycheck fix ~/'.ssh/my key'"
+        );
+        assert_eq!(
+            command_line("/home/ab/id", false, home),
+            "keycheck fix /home/ab/id"
+        );
+        assert_eq!(command_line("/srv/k", false, None), "keycheck fix /srv/k");
+        assert!(acts_on(Rule::PassphraseMissing) && !acts_on(Rule::AgentLifetimeUnbounded));
     }
 
     #[test]

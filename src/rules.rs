@@ -556,6 +556,8 @@ pub struct Replacement {
     pub new_path: String,
     /// The `ssh-keygen` command that makes it.
     pub command: String,
+    /// Its arguments before `-f NEW` (`-t ed25519 -a 100`).
+    pub args: Vec<String>,
 }
 
 /// The replacement for the key at `path`: Ed25519 when the policy allows it, else RSA of
@@ -572,12 +574,24 @@ pub fn replacement(
 ) -> Replacement {
     let rounds = bcrypt_rounds(policy);
     let allowed = |a: &str| policy.keys.allowed_algorithms.iter().any(|x| x == a);
-    let (kind, base) = if allowed("ssh-ed25519") {
-        ("-t ed25519".to_owned(), "id_ed25519".to_owned())
+    let (mut args, base) = if allowed("ssh-ed25519") {
+        (
+            vec!["-t".to_owned(), "ed25519".to_owned()],
+            "id_ed25519".to_owned(),
+        )
     } else {
         let bits = policy.keys.rsa_recommended_bits;
-        (format!("-t rsa -b {bits}"), format!("id_rsa_{bits}"))
+        (
+            vec![
+                "-t".to_owned(),
+                "rsa".to_owned(),
+                "-b".to_owned(),
+                bits.to_string(),
+            ],
+            format!("id_rsa_{bits}"),
+        )
     };
+    args.extend(["-a".to_owned(), rounds.to_string()]);
     let dir = parent_dir(path).trim_end_matches('/');
     let is_taken = |candidate: &str| {
         let inv = inventory;
@@ -597,10 +611,15 @@ pub fn replacement(
         new_path = format!("{dir}/{base}_{n}");
     }
     let command = format!(
-        "ssh-keygen {kind} -a {rounds} -f {}",
+        "ssh-keygen {} -f {}",
+        args.join(" "),
         shell_quote(&new_path, escaped)
     );
-    Replacement { new_path, command }
+    Replacement {
+        new_path,
+        command,
+        args,
+    }
 }
 
 /// The command that makes a modern replacement key beside `path` (see [`replacement`]).

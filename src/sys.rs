@@ -11,6 +11,7 @@ pub mod cache_pass;
 pub mod db;
 pub mod desktop;
 pub mod device_key;
+pub mod fix_files;
 pub mod fleet_input;
 pub mod gather;
 pub mod host;

@@ -528,7 +528,10 @@ fn an_unencrypted_key_is_notified_once_with_its_fix_and_a_restart_does_not_repea
         n.summary.contains("id_ed25519") || body.contains("id_ed25519"),
         "names the key: {n:#?}"
     );
-    assert!(body.contains("ssh-keygen -p"), "gives the fix: {n:#?}");
+    assert!(
+        body.contains("Fix: keycheck fix ~/.ssh/id_ed25519"),
+        "names the guided fix: {n:#?}"
+    );
 
     // Following the fix clears the finding and sends nothing more.
     support::run_ok(

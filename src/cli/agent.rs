@@ -6,6 +6,7 @@
 
 mod process;
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -18,6 +19,7 @@ use serde_json::value::RawValue;
 use super::AgentArgs;
 use keycheck::daemon::notice::{self, Event, NotifiedState};
 use keycheck::finding::Finding;
+use keycheck::fix;
 use keycheck::policy::Policy;
 use keycheck::report;
 use keycheck::rules::{self, Env, Rule};
@@ -204,6 +206,8 @@ struct Agent {
     dir: PathBuf,
     cache: InspectCache,
     findings: Vec<Finding>,
+    /// Paths of the last check that hold `\\xNN` escapes (for the fix commands).
+    escaped_paths: BTreeSet<String>,
     started_at: String,
     poll: Duration,
     next_poll: Instant,
@@ -250,6 +254,7 @@ impl Agent {
             home,
             dir,
             cache: InspectCache::default(),
+            escaped_paths: BTreeSet::new(),
             findings: Vec::new(),
             started_at: rfc3339_now(false),
             poll,
@@ -388,11 +393,21 @@ impl Agent {
         }
         // An agent without a lifetime of its own is what this process makes up for: it
         // keeps the window itself, so telling the person about it would only nag.
+        // What `keycheck fix` can fix, the notification names it for: the guided fix
+        // keeps a backup and never loses a key, where a pasted command might.
+        let home = scan::display_path(&self.home);
         let findings: Vec<Finding> = self
             .findings
             .iter()
             .filter(|f| f.rule != Rule::AgentLifetimeUnbounded)
-            .cloned()
+            .map(|f| {
+                let mut f = f.clone();
+                if fix::acts_on(f.rule) && f.fix.is_some() {
+                    let escaped = self.escaped_paths.contains(&f.path);
+                    f.fix = Some(fix::command_line(&f.path, escaped, Some(&home)));
+                }
+                f
+            })
             .collect();
         let before = self.notified.to_json();
         let notices = notice::plan(
@@ -560,6 +575,19 @@ impl Agent {
             }
         }
         self.findings = evaluation.findings;
+        self.escaped_paths = inventory
+            .keys
+            .iter()
+            .filter(|k| k.file.path_escaped)
+            .map(|k| k.path.clone())
+            .chain(
+                inventory
+                    .dirs
+                    .iter()
+                    .filter(|d| d.file.path_escaped)
+                    .map(|d| d.path.clone()),
+            )
+            .collect();
         self.notify();
         tracing::debug!(
             elapsed_ms = started.elapsed().as_millis(),

@@ -241,7 +241,9 @@ mod tests {
                 mode: 0o777
             }
         );
-        assert!(matches!(undo(&c, &present(0o700, b"")), Undo::Leave { reason, .. } if reason.contains("changed since")));
+        assert!(
+            matches!(undo(&c, &present(0o700, b"")), Undo::Leave { reason, .. } if reason.contains("changed since"))
+        );
         assert!(matches!(undo(&c, &Current::Missing), Undo::Leave { .. }));
     }
 
@@ -251,7 +253,9 @@ mod tests {
             old: "/h/.ssh/id_rsa".to_owned(),
             new_path: "/h/.ssh/id_ed25519".to_owned(),
         };
-        assert!(matches!(undo(&c, &present(0o600, b"k")), Undo::Leave { path, .. } if path == "/h/.ssh/id_ed25519"));
+        assert!(
+            matches!(undo(&c, &present(0o600, b"k")), Undo::Leave { path, .. } if path == "/h/.ssh/id_ed25519")
+        );
     }
 
     #[test]

@@ -120,7 +120,10 @@ mod tests {
             other => panic!("{other:?}"),
         };
         let err = check(&fp(ENC), rounds + 1, ENC).unwrap_err();
-        assert!(matches!(err, Refused::WeakKdf { got, .. } if got == rounds), "{err}");
+        assert!(
+            matches!(err, Refused::WeakKdf { got, .. } if got == rounds),
+            "{err}"
+        );
     }
 
     #[test]
@@ -141,7 +144,11 @@ mod tests {
         assert!(matches!(err, Refused::OtherKey { .. }), "{err}");
         assert!(matches!(check("x", 1, b""), Err(Refused::NotAKey(_))));
         assert!(matches!(
-            check("x", 1, b"-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n"),
+            check(
+                "x",
+                1,
+                b"-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n"
+            ),
             Err(Refused::NotAKey(_))
         ));
     }

@@ -649,6 +649,41 @@ pub fn display_path(path: &Path) -> String {
     out
 }
 
+/// The path [`display_path`] showed as `text`: `escaped` (the record's `path_escaped`)
+/// says `\\xNN` and `\\\\` stand for a byte and a backslash.
+#[must_use]
+pub fn path_from_display(text: &str, escaped: bool) -> PathBuf {
+    use std::os::unix::ffi::OsStringExt as _;
+    if !escaped {
+        return PathBuf::from(text);
+    }
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\\' {
+            if bytes.get(i + 1) == Some(&b'\\') {
+                out.push(b'\\');
+                i += 2;
+                continue;
+            }
+            let hex = bytes
+                .get(i + 2..i + 4)
+                .and_then(|h| std::str::from_utf8(h).ok());
+            if bytes.get(i + 1) == Some(&b'x') {
+                if let Some(b) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    out.push(b);
+                    i += 4;
+                    continue;
+                }
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    PathBuf::from(std::ffi::OsString::from_vec(out))
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -656,6 +691,22 @@ mod tests {
 
     const KEY: &[u8] = include_bytes!("../../tests/fixtures/ssh/id_ed25519");
     const OTHER: &[u8] = include_bytes!("../../tests/fixtures/ssh/id_ed25519_enc");
+
+    #[test]
+    fn displayed_paths_map_back_to_their_bytes() {
+        use std::os::unix::ffi::OsStrExt as _;
+        for raw in [
+            &b"/h/.ssh/id"[..],
+            b"/h/a\\b\xff/x\\x41",
+            b"/h/\xc3(",
+            b"\\",
+        ] {
+            let path = Path::new(std::ffi::OsStr::from_bytes(raw));
+            let shown = display_path(path);
+            let escaped = std::str::from_utf8(raw).is_err();
+            assert_eq!(path_from_display(&shown, escaped), path, "{shown}");
+        }
+    }
 
     fn scan_round(roots: &[PathBuf], cache: &mut InspectCache) -> Inventory {
         cache.begin_round();
