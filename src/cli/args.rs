@@ -30,12 +30,17 @@ pub(crate) enum Command {
         /// A rule id such as `passphrase-missing`.
         rule: Option<String>,
     },
-    /// Plan the fixes of what `keycheck check` finds (only `--dry-run` so far).
+    /// Fix what `keycheck check` finds, step by step, asking before each change.
     ///
-    /// Each step names the findings it resolves, the action and the exact command; what
-    /// nothing here can fix is listed, not dropped. Exit status: 0 nothing to fix, 1 the
-    /// plan has at least one step, 2 error. Without `--dry-run` the plan is printed and
-    /// nothing is changed (exit 2): applying it is not implemented yet.
+    /// The plan comes first: each step, the findings it resolves and its exact command;
+    /// what nothing here can fix is listed, not dropped. Keys are rewritten by OpenSSH's
+    /// own `ssh-keygen -p` (it asks for the passphrases; keycheck never sees them) on a
+    /// copy that replaces the key only once checked; every original goes to a 0700
+    /// backup in the state dir first, and `--undo` restores them. Keys that cannot be
+    /// fixed in place get a replacement beside them, never over them. The check runs
+    /// again at the end. Exit status: 0 nothing remains that fails the policy, 1
+    /// something does (or, with `--dry-run`, the plan has a step), 2 error or a step
+    /// failed, 130 interrupted.
     Fix(FixArgs),
     /// Show, validate or create policy files.
     #[command(subcommand)]
@@ -91,11 +96,15 @@ pub(crate) struct FixArgs {
     /// Files or directories to fix instead of ~/.ssh.
     pub(crate) paths: Vec<PathBuf>,
     /// Only print the plan; change nothing.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "undo")]
     pub(crate) dry_run: bool,
-    /// Accept every step without asking (not implemented yet).
+    /// Accept every step without asking (ssh-keygen still asks for passphrases).
     #[arg(long, short)]
     pub(crate) yes: bool,
+    /// Restore what the last `keycheck fix` changed from its backups (byte for byte;
+    /// replacement keys it made are kept).
+    #[arg(long, conflicts_with = "paths")]
+    pub(crate) undo: bool,
     /// A policy file laid over the others (it may only tighten them).
     #[arg(long, value_name = "FILE")]
     pub(crate) policy: Option<PathBuf>,

@@ -175,29 +175,7 @@ impl BackupSet {
         let base = path
             .file_name()
             .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
-        let mut n = self.manifest.changes.len() + 1;
-        loop {
-            let name = format!("{n}-{base}");
-            let target = self.dir.join(&name);
-            match OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&target)
-            {
-                Ok(mut file) => {
-                    let written = file.write_all(bytes).and_then(|()| file.sync_all());
-                    if let Err(e) = written {
-                        let _ = fs::remove_file(&target);
-                        return Err(error(&target, e));
-                    }
-                    sync_dir(&self.dir);
-                    return Ok(name);
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => n += 1,
-                Err(e) => return Err(error(&target, e)),
-            }
-        }
+        keep_in(&self.dir, &base, self.manifest.changes.len() + 1, bytes)
     }
 
     /// Adds `change` to the manifest and writes it (atomically).
@@ -221,6 +199,38 @@ impl BackupSet {
         }
         let _ = fs::remove_file(self.dir.join(MANIFEST));
         fs::remove_dir(&self.dir).is_ok()
+    }
+}
+
+/// Writes `bytes` into the set at `dir` as `N-BASE` (the first `N` from `first` that is
+/// free), created exclusively, 0600, synced; returns the name.
+///
+/// # Errors
+/// [`FixFileError`]; the set then holds no partial copy.
+pub fn keep_in(dir: &Path, base: &str, first: usize, bytes: &[u8]) -> Result<String, FixFileError> {
+    let mut n = first;
+    loop {
+        let name = format!("{n}-{base}");
+        let target = dir.join(&name);
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc_o_nofollow())
+            .open(&target)
+        {
+            Ok(mut file) => {
+                let written = file.write_all(bytes).and_then(|()| file.sync_all());
+                if let Err(e) = written {
+                    let _ = fs::remove_file(&target);
+                    return Err(error(&target, e));
+                }
+                sync_dir(dir);
+                return Ok(name);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => n += 1,
+            Err(e) => return Err(error(&target, e)),
+        }
     }
 }
 
