@@ -44,6 +44,8 @@ command -v python3 >/dev/null 2>&1 || need+=(python3)
 # Packaging: dpkg builds and installs the .deb, rpm lists the .rpm's contents.
 command -v dpkg-deb >/dev/null 2>&1 || need+=(dpkg)
 command -v rpm >/dev/null 2>&1 || need+=(rpm)
+# keycheck fix: the interactive flow is driven in a real terminal by tmux.
+command -v tmux >/dev/null 2>&1 || need+=(tmux)
 if ((${#need[@]})); then
   mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
   echo "installing ${need[*]} (needed by the tests)" >&2
@@ -54,7 +56,7 @@ if ((${#need[@]})); then
 fi
 for tool in ssh-keygen ssh ssh-agent ssh-add puttygen openssl gpg-agent gpgconf gpg-connect-agent setpriv \
   dbus-daemon dbus-send dbus-monitor Xvfb xauth dunst dunstctl busctl notify-send xwd import pgrep \
-  sqlite3 dbus-run-session gnome-keyring-daemon chromium identify systemd-analyze python3 dpkg-deb rpm; do
+  sqlite3 dbus-run-session gnome-keyring-daemon chromium identify systemd-analyze python3 dpkg-deb rpm tmux; do
   command -v "$tool" >/dev/null 2>&1 || { echo "error: $tool is required by the tests and could not be installed" >&2; exit 1; }
 done
 

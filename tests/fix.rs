@@ -1,5 +1,7 @@
 //! `keycheck fix` as a person runs it, on a temp HOME with keys from the real
-//! `ssh-keygen`: the dry-run plan, its commands, and that it changes nothing.
+//! `ssh-keygen`: the dry-run plan, its commands, and that it changes nothing; then the
+//! real interactive flow in a real terminal (tmux), typing answers and passphrases into
+//! OpenSSH's own prompts, interrupted, killed, and undone.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -133,16 +135,23 @@ fn dry_run_changes_nothing_on_disk() {
     // ...and not one byte or mode changed.
     assert_eq!(home.snapshot(), before);
 
-    // Without --dry-run: the plan, a refusal, exit 2, and still nothing changed.
-    let out = home.keycheck(&["fix", "--yes"]);
+    // Without --dry-run and without a terminal to ask on: the plan, a refusal, exit 2,
+    // and still nothing changed in ~/.ssh.
+    let ssh = |snapshot: std::collections::BTreeMap<std::path::PathBuf, _>| {
+        snapshot
+            .into_iter()
+            .filter(|(p, _)| p.starts_with(home.ssh()))
+            .collect::<Vec<_>>()
+    };
+    let out = home.keycheck(&["fix"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stdout).contains("   run: chmod "));
     assert!(
-        text(&out.stderr).contains("applying the plan is not implemented yet"),
+        text(&out.stderr).contains("standard input is not a terminal"),
         "{}",
         text(&out.stderr)
     );
-    assert_eq!(home.snapshot(), before);
+    assert_eq!(ssh(home.snapshot()), ssh(before));
 }
 
 #[test]
@@ -163,4 +172,315 @@ fn nothing_to_fix_exits_zero_and_paths_limit_the_plan() {
         steps(&stdout),
         [("reencrypt".to_owned(), "~/.ssh/weak".to_owned())]
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// The interactive flow, in a real terminal
+// ---------------------------------------------------------------------------------------
+
+/// The passphrase typed into ssh-keygen's prompts.
+const NEW: &str = "fix-test-passphrase-7";
+
+/// Answers ssh-keygen's two prompts for a new passphrase.
+fn type_new_passphrase(term: &mut support::tmux::Tmux) {
+    term.expect("Enter new passphrase (empty for no passphrase):");
+    term.type_line(NEW);
+    term.expect("Enter same passphrase again:");
+    term.type_line(NEW);
+}
+
+/// `keycheck check --format json` facts of the key at `path`.
+fn facts(home: &Home, path: &std::path::Path) -> serde_json::Value {
+    let (_, doc) = home.json(&[path.to_str().unwrap()]);
+    doc["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["path"] == path.to_str().unwrap())
+        .unwrap_or_else(|| panic!("{} not among the keys: {doc:#}", path.display()))
+        .clone()
+}
+
+/// The backup sets under the temp HOME's state directory.
+fn backup_sets(home: &Home) -> Vec<std::path::PathBuf> {
+    let root = home.dir.path().join(".local/state/keycheck/backups");
+    match fs::read_dir(root) {
+        Ok(entries) => entries.map(|e| e.unwrap().path()).collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+#[test]
+fn an_unencrypted_key_gets_a_passphrase_typed_into_ssh_keygen() {
+    let home = Home::new();
+    let key = home.keygen("id_ed25519", &["-t", "ed25519"], "");
+    let public = support::ssh_keygen_y(&key, "").unwrap();
+
+    let mut term = home.keycheck_in_terminal(&["fix"]);
+    term.expect("apply? [y]es / [n]o / [a]ll / [q]uit");
+    term.type_line("y");
+    type_new_passphrase(&mut term);
+    let (code, screen) = term.exit();
+
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains("now has a passphrase"), "{screen}");
+    assert!(
+        screen.contains("checked again: nothing fails or warns"),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains(NEW),
+        "the passphrase is never echoed:\n{screen}"
+    );
+    assert_eq!(
+        support::ssh_keygen_y(&key, ""),
+        None,
+        "the key opens without a passphrase"
+    );
+    assert_eq!(support::ssh_keygen_y(&key, NEW).as_deref(), Some(&*public));
+    let facts = facts(&home, &key);
+    assert_eq!(facts["format"], "openssh", "{facts:#}");
+    assert_eq!(facts["kdf"], "bcrypt", "{facts:#}");
+    assert_eq!(facts["kdf_rounds"], 100, "{facts:#}");
+    assert_eq!(support::mode_of(&key), 0o600);
+    // The original is kept, private, and no copy is left beside the key.
+    let sets = backup_sets(&home);
+    assert_eq!(sets.len(), 1, "{sets:?}");
+    assert_eq!(support::mode_of(&sets[0]), 0o700);
+    assert!(screen.contains(sets[0].to_str().unwrap()), "{screen}");
+    assert_eq!(
+        fs::read_dir(home.ssh()).unwrap().count(),
+        2,
+        "only the key and its .pub"
+    );
+}
+
+#[test]
+fn a_legacy_pem_key_is_rewritten_as_openssh_with_the_policys_rounds() {
+    let home = Home::new();
+    let key = home.keygen("id_rsa", &["-t", "rsa", "-b", "2048", "-m", "PEM"], PASS);
+    assert!(text(&fs::read(&key).unwrap()).starts_with("-----BEGIN RSA PRIVATE KEY-----"));
+    let public = support::ssh_keygen_y(&key, PASS).unwrap();
+    // No .pub: the encrypted PEM hides its public key, so ssh-keygen -y is asked first.
+    fs::remove_file(home.ssh().join("id_rsa.pub")).unwrap();
+    let policy = home.dir.path().join("extra.toml");
+    fs::write(&policy, "version = 1\n[keys]\nbcrypt_min_rounds = 150\n").unwrap();
+
+    let mut term = home.keycheck_in_terminal(&["fix", "--policy", policy.to_str().unwrap()]);
+    term.expect("resolves warn legacy-pem-encryption");
+    term.expect("apply?");
+    term.type_line("y");
+    term.expect("Enter passphrase");
+    term.type_line(PASS);
+    term.expect("Enter old passphrase:");
+    term.type_line(PASS);
+    type_new_passphrase(&mut term);
+    let (code, screen) = term.exit();
+
+    assert_eq!(code, 0, "{screen}");
+    assert!(text(&fs::read(&key).unwrap()).starts_with("-----BEGIN OPENSSH PRIVATE KEY-----"));
+    let facts = facts(&home, &key);
+    assert_eq!(facts["kdf"], "bcrypt", "{facts:#}");
+    assert_eq!(facts["kdf_rounds"], 150, "{facts:#}");
+    assert_eq!(support::ssh_keygen_y(&key, PASS), None);
+    assert_eq!(support::ssh_keygen_y(&key, NEW).as_deref(), Some(&*public));
+}
+
+#[test]
+fn a_small_rsa_key_gets_an_ed25519_replacement_beside_it_and_stays() {
+    let home = Home::new();
+    let old = home.keygen("id_rsa", &["-t", "rsa", "-b", "1024"], PASS);
+    let before = fs::read(&old).unwrap();
+    fs::write(
+        home.ssh().join("config"),
+        "Host example.invalid\n  IdentityFile ~/.ssh/id_rsa\n",
+    )
+    .unwrap();
+    set_mode(&home.ssh().join("config"), 0o600);
+
+    let mut term = home.keycheck_in_terminal(&["fix"]);
+    term.expect("resolves fail rsa-below-minimum");
+    term.expect("apply?");
+    term.type_line("y");
+    term.expect("Enter passphrase (empty for no passphrase):");
+    term.type_line(NEW);
+    term.expect("Enter same passphrase again:");
+    term.type_line(NEW);
+    let (code, screen) = term.exit();
+
+    // The old key still fails the policy until it is retired: exit 1, and it is intact.
+    assert_eq!(code, 1, "{screen}");
+    assert_eq!(fs::read(&old).unwrap(), before);
+    let new = home.ssh().join("id_ed25519");
+    let public = fs::read_to_string(home.ssh().join("id_ed25519.pub")).unwrap();
+    assert!(public.starts_with("ssh-ed25519 "), "{public}");
+    assert!(
+        screen.contains(public.trim()),
+        "the public key is shown:\n{screen}"
+    );
+    assert_eq!(
+        support::ssh_keygen_y(&new, ""),
+        None,
+        "the new key has a passphrase"
+    );
+    assert_eq!(
+        support::ssh_keygen_y(&new, NEW).as_deref(),
+        Some(public.trim())
+    );
+    assert!(
+        screen.contains("the old key's comment, a hint of where it is used: test@keycheck"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("~/.ssh/config:2: IdentityFile ~/.ssh/id_rsa (Host example.invalid)"),
+        "{screen}"
+    );
+    assert!(screen.contains("checked again, what remains:"), "{screen}");
+    assert!(
+        screen.contains("~/.ssh/id_rsa fail rsa-below-minimum"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn killing_fix_at_the_passphrase_prompt_leaves_the_key_intact() {
+    let home = Home::new();
+    let key = home.keygen("id_ed25519", &["-t", "ed25519"], "");
+    let before = fs::read(&key).unwrap();
+    let copy = home.ssh().join(".id_ed25519.keycheck-fix");
+
+    let mut term = home.keycheck_in_terminal(&["fix"]);
+    term.expect("apply?");
+    term.type_line("y");
+    term.expect("Enter new passphrase (empty for no passphrase):");
+    let pid = term.command_pid();
+    assert!(copy.exists(), "the rewrite works on a copy beside the key");
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    drop(term); // hangs up on ssh-keygen too
+    assert_eq!(fs::read(&key).unwrap(), before, "the original is intact");
+    assert!(
+        copy.exists(),
+        "a kill leaves the copy (nothing can run at SIGKILL)"
+    );
+
+    // The next run removes the copy (its original is intact) before planning.
+    let out = home.keycheck(&["fix"]);
+    assert!(
+        text(&out.stderr).contains("removed 1 copies left by an interrupted keycheck fix"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!copy.exists());
+    assert_eq!(steps(&text(&out.stdout)).len(), 1, "{}", text(&out.stdout));
+    assert_eq!(fs::read(&key).unwrap(), before);
+}
+
+#[test]
+fn ctrl_c_at_the_passphrase_prompt_rolls_the_step_back() {
+    let home = Home::new();
+    let key = home.keygen("id_ed25519", &["-t", "ed25519"], "");
+    let before = home.snapshot();
+
+    let mut term = home.keycheck_in_terminal(&["fix"]);
+    term.expect("apply?");
+    term.type_line("y");
+    term.expect("Enter new passphrase (empty for no passphrase):");
+    term.key("C-c");
+    let (code, screen) = term.exit();
+
+    assert_eq!(code, 130, "{screen}");
+    assert!(screen.contains("interrupted"), "{screen}");
+    assert!(screen.contains("nothing was changed"), "{screen}");
+    assert!(!home.ssh().join(".id_ed25519.keycheck-fix").exists());
+    let after: Vec<_> = home
+        .snapshot()
+        .into_iter()
+        .filter(|(p, _)| p.starts_with(home.ssh()))
+        .collect();
+    let before: Vec<_> = before.into_iter().collect();
+    assert_eq!(after, before, "not one byte or mode of ~/.ssh changed");
+    assert!(
+        backup_sets(&home).is_empty(),
+        "an empty backup set is not left"
+    );
+    assert!(
+        support::ssh_keygen_y(&key, "").is_some(),
+        "still without a passphrase"
+    );
+}
+
+#[test]
+fn undo_restores_byte_identical_originals() {
+    let home = Home::new();
+    home.keygen("id_ed25519", &["-t", "ed25519"], "");
+    home.keygen("id_ecdsa", &["-t", "ecdsa", "-m", "PEM"], PASS);
+    set_mode(&home.ssh().join("id_ecdsa"), 0o640);
+    set_mode(&home.ssh(), 0o755);
+    let ssh = |home: &Home| -> Vec<_> {
+        home.snapshot()
+            .into_iter()
+            .filter(|(p, _)| p.starts_with(home.ssh()))
+            .collect()
+    };
+    let before = ssh(&home);
+
+    let mut term = home.keycheck_in_terminal(&["fix", "--yes"]);
+    // The ECDSA key: its mode, then its rewrite out of legacy PEM.
+    term.expect("Enter old passphrase:");
+    term.type_line(PASS);
+    type_new_passphrase(&mut term);
+    // The Ed25519 key: a passphrase.
+    type_new_passphrase(&mut term);
+    let (code, screen) = term.exit();
+    assert_eq!(code, 0, "{screen}");
+    let fixed = ssh(&home);
+    assert_ne!(fixed, before);
+
+    let out = home.keycheck(&["fix", "--undo", "--yes"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("restore "), "{stdout}");
+    assert_eq!(ssh(&home), before, "every byte and mode is as it was");
+
+    // Once undone, a run is not undone again.
+    let out = home.keycheck(&["fix", "--undo", "--yes"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        text(&out.stdout).starts_with("nothing to undo"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn undo_keeps_a_key_changed_since_the_fix_before_restoring() {
+    let home = Home::new();
+    let key = home.keygen("id_ed25519", &["-t", "ed25519"], "");
+    let original = fs::read(&key).unwrap();
+    let mut term = home.keycheck_in_terminal(&["fix", "--yes"]);
+    type_new_passphrase(&mut term);
+    assert_eq!(term.exit().0, 0);
+    // Changed by the person after the fix: undo must not lose this either.
+    fs::write(&key, b"edited since").unwrap();
+
+    let out = home.keycheck(&["fix", "--undo", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert_eq!(fs::read(&key).unwrap(), original);
+    let sets = backup_sets(&home);
+    let kept: Vec<_> = fs::read_dir(&sets[0])
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_str().unwrap().ends_with(".before-undo"))
+        .collect();
+    assert_eq!(
+        kept.len(),
+        1,
+        "{:?}",
+        fs::read_dir(&sets[0]).unwrap().collect::<Vec<_>>()
+    );
+    assert_eq!(fs::read(&kept[0]).unwrap(), b"edited since");
 }

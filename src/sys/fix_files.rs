@@ -178,6 +178,11 @@ impl BackupSet {
         keep_in(&self.dir, &base, self.manifest.changes.len() + 1, bytes)
     }
 
+    /// Removes `name` (kept by [`BackupSet::keep`] for a change that was then not made).
+    pub fn discard(&self, name: &str) {
+        let _ = fs::remove_file(self.dir.join(name));
+    }
+
     /// Adds `change` to the manifest and writes it (atomically).
     ///
     /// # Errors

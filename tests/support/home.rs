@@ -67,6 +67,21 @@ impl Home {
             .unwrap()
     }
 
+    /// keycheck in a real terminal (a private tmux server), with the environment of
+    /// [`Home::keycheck`].
+    pub fn keycheck_in_terminal(&self, args: &[&str]) -> super::tmux::Tmux {
+        let home = self.dir.path();
+        super::tmux::Tmux::start(
+            std::path::Path::new(env!("CARGO_BIN_EXE_keycheck")),
+            args,
+            &[
+                ("HOME", home),
+                ("XDG_CONFIG_HOME", &home.join(".config")),
+                ("KEYCHECK_ORG_POLICY", &home.join("org-policy.toml")),
+            ],
+        )
+    }
+
     /// `keycheck check --format json ARGS`: the exit code and the document.
     pub fn json(&self, args: &[&str]) -> (i32, Value) {
         let mut all = vec!["check", "--format", "json"];

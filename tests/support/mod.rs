@@ -9,6 +9,7 @@
 pub mod desktop;
 pub mod home;
 pub mod ssh_agent;
+pub mod tmux;
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
@@ -30,6 +31,15 @@ pub const PASS: &str = "keycheck-test";
 pub fn set_mode(path: &Path, mode: u32) {
     fs::set_permissions(path, fs::Permissions::from_mode(mode))
         .unwrap_or_else(|e| panic!("chmod {mode:o} {}: {e}", path.display()));
+}
+
+/// The permission bits of `path` (not following a symlink).
+pub fn mode_of(path: &Path) -> u32 {
+    fs::symlink_metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o7777
 }
 
 /// Output bytes as text, for messages and matching.
