@@ -484,3 +484,78 @@ fn undo_keeps_a_key_changed_since_the_fix_before_restoring() {
     );
     assert_eq!(fs::read(&kept[0]).unwrap(), b"edited since");
 }
+
+#[test]
+fn a_rewrite_killed_at_any_point_leaves_the_old_key_or_the_new_one() {
+    // The points of a rewrite where the debug build's hook sends itself SIGKILL, and
+    // whether ssh-keygen has asked for the passphrase by then.
+    for (point, after_prompt) in [
+        ("kept", false),
+        ("copied", false),
+        ("rewritten", true),
+        ("checked", true),
+        ("recorded", true),
+        ("replaced", true),
+    ] {
+        let home = Home::new();
+        let key = home.keygen("id_ed25519", &["-t", "ed25519"], "");
+        let before = fs::read(&key).unwrap();
+        let public = support::ssh_keygen_y(&key, "").unwrap();
+
+        let mut term =
+            home.keycheck_in_terminal_with(&["fix"], &[("KEYCHECK_TEST_KILL_AT", point)]);
+        term.expect("apply?");
+        term.type_line("y");
+        if after_prompt {
+            type_new_passphrase(&mut term);
+        }
+        let (code, screen) = term.exit();
+        assert_eq!(code, 128 + 9, "{point}: killed\n{screen}");
+        drop(term);
+
+        // Never neither: the original byte for byte, or the new key complete.
+        let now = fs::read(&key).unwrap();
+        if point == "replaced" {
+            assert_ne!(now, before, "{point}");
+            assert_eq!(support::ssh_keygen_y(&key, ""), None, "{point}");
+            assert_eq!(
+                support::ssh_keygen_y(&key, NEW).as_deref(),
+                Some(&*public),
+                "{point}: the new key is complete"
+            );
+        } else {
+            assert_eq!(now, before, "{point}: the original is intact");
+        }
+
+        // The next run clears what was left beside the key...
+        let out = home.keycheck(&["fix"]);
+        // (no terminal to ask on: it changes nothing else; nothing is left to fix once
+        // the new key is in place)
+        let want = if point == "replaced" { 0 } else { 2 };
+        assert_eq!(
+            out.status.code(),
+            Some(want),
+            "{point}: {}",
+            text(&out.stderr)
+        );
+        let left: Vec<_> = fs::read_dir(home.ssh())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.ends_with(".keycheck-fix"))
+            .collect();
+        assert!(left.is_empty(), "{point}: {left:?}");
+        // A backup set stays only where a change was recorded.
+        let recorded = matches!(point, "recorded" | "replaced");
+        assert_eq!(backup_sets(&home).len(), usize::from(recorded), "{point}");
+        // ...and --undo brings back the original whenever the change was recorded.
+        let out = home.keycheck(&["fix", "--undo", "--yes"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{point}: {}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        assert_eq!(fs::read(&key).unwrap(), before, "{point}: undone");
+    }
+}

@@ -60,6 +60,14 @@ pub(super) fn run(args: &FixArgs) -> Result<ExitCode> {
     } else {
         Some(fix_files::lock(&state_dir)?)
     };
+    if !args.dry_run {
+        let unused = fix_files::remove_unused(&state_dir);
+        if unused > 0 {
+            eprintln!(
+                "keycheck: removed {unused} backup set(s) of interrupted runs that changed nothing"
+            );
+        }
+    }
     let mut seen = look.look()?;
     let leftovers = leftovers(&seen.inventory);
     if !leftovers.is_empty() {

@@ -294,6 +294,46 @@ pub fn latest(state_dir: &Path) -> Result<Option<(PathBuf, Manifest)>, FixFileEr
     Ok(None)
 }
 
+/// Removes the backup sets of runs that changed nothing (a run killed between copying a
+/// key into its set and recording the change: the key itself was not replaced, as a
+/// replacement is recorded first). Such a set holds only copies of files that are still
+/// in place, perhaps without a passphrase. Call it with the run's lock held. Returns how
+/// many sets were removed.
+#[must_use]
+pub fn remove_unused(state_dir: &Path) -> usize {
+    let Ok(entries) = fs::read_dir(state_dir.join(BACKUPS)) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for dir in entries.filter_map(Result::ok) {
+        if !dir.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let dir = dir.path();
+        let unused = match state::read(&dir, MANIFEST) {
+            Ok(Some(bytes)) => serde_json::from_slice::<Manifest>(&bytes)
+                .is_ok_and(|m| m.schema == backup::SCHEMA && m.changes.is_empty()),
+            _ => false,
+        };
+        if !unused {
+            continue;
+        }
+        let files = fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok);
+        for file in files {
+            if file.file_type().is_ok_and(|t| t.is_file()) {
+                let _ = fs::remove_file(file.path());
+            }
+        }
+        if fs::remove_dir(&dir).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
 /// What `path` is like now: missing, or its mode and (for a regular file of sane size)
 /// the SHA-256 of its content.
 #[must_use]
@@ -505,6 +545,11 @@ mod tests {
         let empty = BackupSet::create(&state, "2026-11-23T10:00:00Z").unwrap();
         assert!(empty.remove_if_empty());
         assert_eq!(latest(&state).unwrap(), None);
+        // A run killed after keeping a copy but before recording a change.
+        let mut killed = BackupSet::create(&state, "2026-11-23T10:00:00Z").unwrap();
+        killed.keep(Path::new("/h/.ssh/id"), b"secret").unwrap();
+        assert_eq!(remove_unused(&state), 1);
+        assert!(!killed.dir().exists());
 
         let mut set = BackupSet::create(&state, "2026-11-23T10:00:01Z").unwrap();
         let mode = |p: &Path| fs::metadata(p).unwrap().mode() & 0o777;

@@ -70,15 +70,28 @@ impl Home {
     /// keycheck in a real terminal (a private tmux server), with the environment of
     /// [`Home::keycheck`].
     pub fn keycheck_in_terminal(&self, args: &[&str]) -> super::tmux::Tmux {
+        self.keycheck_in_terminal_with(args, &[])
+    }
+
+    /// [`Home::keycheck_in_terminal`] with more variables in the environment.
+    pub fn keycheck_in_terminal_with(
+        &self,
+        args: &[&str],
+        extra: &[(&str, &str)],
+    ) -> super::tmux::Tmux {
         let home = self.dir.path();
+        let config = home.join(".config");
+        let org = home.join("org-policy.toml");
+        let mut env: Vec<(&str, &std::path::Path)> = vec![
+            ("HOME", home),
+            ("XDG_CONFIG_HOME", &config),
+            ("KEYCHECK_ORG_POLICY", &org),
+        ];
+        env.extend(extra.iter().map(|(k, v)| (*k, std::path::Path::new(*v))));
         super::tmux::Tmux::start(
             std::path::Path::new(env!("CARGO_BIN_EXE_keycheck")),
             args,
-            &[
-                ("HOME", home),
-                ("XDG_CONFIG_HOME", &home.join(".config")),
-                ("KEYCHECK_ORG_POLICY", &home.join("org-policy.toml")),
-            ],
+            &env,
         )
     }
 

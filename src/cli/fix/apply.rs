@@ -235,6 +235,7 @@ impl<'a> Runner<'a> {
         let signals = self.signals.clone();
         signals.critical(|| {
             let kept = self.backups.keep(&real, &original)?;
+            fault_point("kept");
             let key = Original {
                 real: &real,
                 bytes: &original,
@@ -267,6 +268,7 @@ impl<'a> Runner<'a> {
     fn rewrite(&mut self, key: &Original<'_>, kept: &str, rounds: u32) -> Result<(), Stop> {
         let real = key.real;
         let copy = TempCopy::create(real, key.bytes)?;
+        fault_point("copied");
         let status = Command::new("ssh-keygen")
             .args(["-p", "-o", "-a", &rounds.to_string(), "-f"])
             .arg(copy.path())
@@ -281,9 +283,11 @@ impl<'a> Runner<'a> {
                 real.display()
             )));
         }
+        fault_point("rewritten");
         let new = copy.read()?;
         rewrite::check(key.fingerprint, rounds, &new)
             .with_context(|| format!("{} is unchanged", real.display()))?;
+        fault_point("checked");
         let now =
             scan::read_key_file(real).map_err(|reason| anyhow!("{}: {reason}", real.display()))?;
         if sha256_hex(&now) != key.sha256 {
@@ -299,7 +303,9 @@ impl<'a> Runner<'a> {
             sha256_before: key.sha256.to_owned(),
             sha256_after: sha256_hex(&new),
         })?;
+        fault_point("recorded");
         copy.replace(real, key.mode & 0o600)?;
+        fault_point("replaced");
         Ok(())
     }
 
@@ -461,6 +467,20 @@ fn public_from_ssh_keygen(key: &Path) -> Result<String> {
             key.display()
         )
     })
+}
+
+/// Where a rewrite may be killed by the fault tests: in debug builds only,
+/// `KEYCHECK_TEST_KILL_AT=POINT` sends the process SIGKILL when it reaches `POINT`
+/// (`kept`, `copied`, `rewritten`, `checked`, `recorded`, `replaced`). Release builds
+/// have no such hook.
+fn fault_point(point: &str) {
+    #[cfg(debug_assertions)]
+    if std::env::var_os("KEYCHECK_TEST_KILL_AT").is_some_and(|p| p == point) {
+        let _ =
+            rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = point;
 }
 
 /// Asks "apply this step?" on the terminal; no answer (end of input) is quit.
