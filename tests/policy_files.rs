@@ -125,7 +125,9 @@ impl World {
         World { home }
     }
     fn org(&self, text: &str) {
-        fs::write(self.home.path().join("org-policy.toml"), text).unwrap();
+        let path = self.home.path().join("org-policy.toml");
+        fs::write(&path, text).unwrap();
+        support::set_mode(&path, 0o644);
     }
     fn user(&self, text: &str) {
         let dir = self.home.path().join(".config/keycheck");
@@ -140,6 +142,27 @@ impl World {
             String::from_utf8(out.stderr).unwrap(),
         )
     }
+}
+
+#[test]
+fn an_organisation_policy_others_can_write_is_refused() {
+    let w = World::new();
+    w.org("version = 1\n[keys]\nrsa_min_bits = 1024\n");
+    let org = w.home.path().join("org-policy.toml");
+    support::set_mode(&org, 0o666);
+    let (code, out, err) = w.run(&["check"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains(org.to_str().unwrap()), "{err}");
+    assert!(err.contains("mode 0666 lets others write it"), "{err}");
+    // Its directory counts too.
+    support::set_mode(&org, 0o644);
+    support::set_mode(w.home.path(), 0o777);
+    let (code, _, err) = w.run(&["policy", "show"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("its directory"), "{err}");
+    support::set_mode(w.home.path(), 0o700);
+    let (code, _, err) = w.run(&["policy", "show"]);
+    assert_eq!(code, 0, "{err}");
 }
 
 #[test]

@@ -356,7 +356,10 @@ fn the_policy_digest_follows_the_values_not_the_files_they_come_from() {
     let policy_of = |org: Option<&str>| {
         let org_file = home.join("org-policy.toml");
         match org {
-            Some(text) => fs::write(&org_file, text).unwrap(),
+            Some(text) => {
+                fs::write(&org_file, text).unwrap();
+                support::set_mode(&org_file, 0o644);
+            }
             None => {
                 let _ = fs::remove_file(&org_file);
             }
