@@ -559,3 +559,58 @@ fn a_rewrite_killed_at_any_point_leaves_the_old_key_or_the_new_one() {
         assert_eq!(fs::read(&key).unwrap(), before, "{point}: undone");
     }
 }
+
+#[test]
+fn a_key_of_another_user_is_not_rewritten_and_links_are_followed_to_the_key() {
+    assert!(
+        support::is_root(),
+        "this test gives a key to another user, which needs root (CI runs as root)"
+    );
+    let home = Home::new();
+    let theirs = home.keygen("id_theirs", &["-t", "ed25519"], "");
+    let status = std::process::Command::new("chown")
+        .args(["65534:65534"])
+        .arg(&theirs)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let before = fs::read(&theirs).unwrap();
+    // A link in ~/.ssh to a key elsewhere: the key itself is rewritten, the link stays.
+    let elsewhere = home.dir.path().join("keys");
+    fs::create_dir(&elsewhere).unwrap();
+    set_mode(&elsewhere, 0o700);
+    let target = elsewhere.join("id_work");
+    let out = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "work", "-f"])
+        .arg(&target)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let public = support::ssh_keygen_y(&target, "").unwrap();
+    let link = home.ssh().join("id_work");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+
+    let mut term = home.keycheck_in_terminal(&[
+        "fix",
+        "--yes",
+        theirs.to_str().unwrap(),
+        link.to_str().unwrap(),
+    ]);
+    type_new_passphrase(&mut term);
+    let (code, screen) = term.exit();
+
+    assert_eq!(code, 2, "a step failed:\n{screen}");
+    assert!(
+        screen.contains("belongs to user 65534, not to you; keycheck rewrites only your own files"),
+        "{screen}"
+    );
+    assert_eq!(fs::read(&theirs).unwrap(), before);
+    assert!(fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(
+        support::ssh_keygen_y(&target, NEW).as_deref(),
+        Some(&*public)
+    );
+}

@@ -519,6 +519,26 @@ mod tests {
     }
 
     #[test]
+    fn a_link_planted_where_the_copy_goes_is_not_followed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let key = tmp.path().join("id");
+        fs::write(&key, b"key").unwrap();
+        let victim = tmp.path().join("victim");
+        fs::write(&victim, b"untouched").unwrap();
+        std::os::unix::fs::symlink(&victim, temp_path(&key)).unwrap();
+        let err = TempCopy::create(&key, b"key").unwrap_err();
+        assert!(err.to_string().contains(".id.keycheck-fix"), "{err}");
+        assert_eq!(fs::read(&victim).unwrap(), b"untouched");
+        assert!(
+            fs::symlink_metadata(temp_path(&key))
+                .unwrap()
+                .file_type()
+                .is_symlink(),
+            "the planted link is left for the person to see"
+        );
+    }
+
+    #[test]
     fn leftovers_are_removed_only_beside_their_original() {
         let tmp = tempfile::tempdir().unwrap();
         let key = tmp.path().join("id");
