@@ -1,7 +1,8 @@
-//! Secrets never leak: keys whose private parts the test knows (real `ssh-keygen` keys of
-//! every type keycheck reads, plain and under known passphrases, in OpenSSH, legacy PEM
-//! and PKCS#8 form) and the device key keycheck makes for its reports are run through
-//! every output keycheck has, for real, and none of those outputs may hold a secret:
+//! Secrets never leak: keys whose private parts the test knows (real `ssh-keygen` and
+//! `puttygen` keys of every type keycheck reads, plain and under known passphrases, in
+//! OpenSSH, legacy PEM, PKCS#8 and PuTTY form) and the device key keycheck makes for its
+//! reports are run through every output keycheck has, for real, and none of those outputs
+//! may hold a secret:
 //!
 //! - `keycheck check` (text, JSON, verbose, the common-passphrase audit, `--search-home`),
 //!   also on broken keys that still hold secret bytes (with `RUST_BACKTRACE=1`, so a
@@ -326,6 +327,8 @@ const PASS_ECDSA: &str = "plum-velvet-anchor-4471 ecdsa";
 const PASS_RSA: &str = "quiet orbit, nine lanterns (rsa)";
 /// The passphrase of the PKCS#8 key.
 const PASS_PKCS8: &str = "Tangerine!Mosaic?58-pkcs8";
+/// The passphrase of the PuTTY key.
+const PASS_PPK: &str = "Orchid lattice 93 for PuTTY";
 /// The legacy PEM key's passphrase: on keycheck's built-in list of common passphrases,
 /// so `--try-common-passphrases` finds it (and must still never show it).
 const PASS_COMMON: &str = "1qaz2wsx3edc";
@@ -406,7 +409,17 @@ const KEYS: [(&str, &[&str], Form); 6] = [
     ),
 ];
 
-/// A temp HOME whose `~/.ssh` holds [`KEYS`], unencrypted OpenSSH copies of them in a
+/// PuTTY copies of two of the keys (`puttygen`, PPK v3): one unencrypted, one under a
+/// passphrase (aes256-cbc, Argon2id).
+const PPKS: [(&str, &str, Option<&str>); 2] = [
+    ("id_rsa.ppk", "id_rsa", None),
+    ("id_ed25519_enc.ppk", "id_ed25519", Some(PASS_PPK)),
+];
+
+/// How many private key files `~/.ssh` holds.
+const PRIVATE_KEYS: usize = KEYS.len() + PPKS.len();
+
+/// A temp HOME whose `~/.ssh` holds [`KEYS`] and [`PPKS`], unencrypted OpenSSH copies of them in a
 /// sources directory outside HOME (for ssh-add), and a scanner that knows every key's
 /// private values and every passphrase.
 struct Fixture {
@@ -432,7 +445,8 @@ impl Fixture {
         let sources = tempfile::tempdir().unwrap();
         let mut scanner = Scanner::new();
         let mut plain_files = Vec::new();
-        for pass in [PASS_ECDSA, PASS_RSA, PASS_PKCS8, PASS_COMMON] {
+        let mut secrets_of = HashMap::new();
+        for pass in [PASS_ECDSA, PASS_RSA, PASS_PKCS8, PASS_PPK, PASS_COMMON] {
             scanner.add(&format!("passphrase {pass:?}"), pass.as_bytes());
         }
         for (name, args, form) in KEYS {
@@ -482,7 +496,36 @@ impl Fixture {
                 "{name} is not {form:?}:\n{written}"
             );
             if form.passphrase().is_none() {
-                plain_files.push((key.clone(), names));
+                plain_files.push((key.clone(), names.clone()));
+            }
+            secrets_of.insert(name, names);
+        }
+        for (file, of, passphrase) in PPKS {
+            let key = ssh.join(file);
+            let mut cmd = Command::new("puttygen");
+            cmd.arg(sources.path().join(of))
+                .args(["-O", "private", "-o"])
+                .arg(&key);
+            if let Some(pass) = passphrase {
+                let pass_file = sources.path().join(format!("{file}.passphrase"));
+                fs::write(&pass_file, format!("{pass}\n")).unwrap();
+                cmd.arg("--new-passphrase").arg(&pass_file);
+            }
+            run_ok(&mut cmd);
+            support::set_mode(&key, 0o600);
+            let written = fs::read_to_string(&key).unwrap();
+            let encryption = if passphrase.is_some() {
+                "aes256-cbc"
+            } else {
+                "none"
+            };
+            assert!(
+                written.starts_with("PuTTY-User-Key-File-3: ")
+                    && written.contains(&format!("\nEncryption: {encryption}\n")),
+                "{file}:\n{written}"
+            );
+            if passphrase.is_none() {
+                plain_files.push((key, secrets_of[of].clone()));
             }
         }
         Fixture {
@@ -1194,7 +1237,7 @@ fn no_secret_in_the_agents_log_notifications_bus_or_state() {
     };
     let agent_log = || fs::read_to_string(&log).unwrap_or_default();
     wait_until("the agent's first check", Duration::from_secs(20), || {
-        state(&|s| s["check"]["summary"]["private"] == KEYS.len()).is_some()
+        state(&|s| s["check"]["summary"]["private"] == PRIVATE_KEYS).is_some()
     });
     // The window passes: every key is removed from the ssh-agent, and notified.
     wait_until("the ssh-agent emptied", Duration::from_secs(20), || {
