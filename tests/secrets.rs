@@ -16,7 +16,9 @@
 //!   message on the bus (`dbus-monitor`), what dunst received (`dunstctl history`),
 //!   `keycheck status`, and every file it leaves in HOME;
 //! - the device key in a real Secret Service (gnome-keyring): every message on that bus
-//!   while keycheck creates, stores and uses it.
+//!   while keycheck creates, stores and uses it;
+//! - in-process, what the parsers return for thousands of damaged copies of the keys
+//!   (`Debug` of the inspection, the armour and the audit's unlocker, every error).
 //!
 //! A secret is looked for as raw bytes, lower- and upper-case hex, standard and URL-safe
 //! base64 (at each of the three alignments a secret can have against base64's 3-byte
@@ -775,16 +777,7 @@ fn write_broken_keys(fixture: &Fixture, dir: &Path) -> Vec<PathBuf> {
     };
     let mut written = Vec::new();
     let mut write = |name: &str, label: &str, body: &[u8]| {
-        let b64 = STANDARD.encode(body);
-        let lines: Vec<&str> = b64
-            .as_bytes()
-            .chunks(70)
-            .map(|c| std::str::from_utf8(c).unwrap())
-            .collect();
-        let text = format!(
-            "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
-            lines.join("\n")
-        );
+        let text = armour(label, body);
         written.push(support::write_file(dir, name, text.as_bytes(), 0o600));
     };
 
@@ -820,6 +813,20 @@ fn write_broken_keys(fixture: &Fixture, dir: &Path) -> Vec<PathBuf> {
         &der[..der.len() * 3 / 4],
     );
     written
+}
+
+/// `body` armoured under `label`, in lines of 70 characters as OpenSSH writes them.
+fn armour(label: &str, body: &[u8]) -> String {
+    let b64 = STANDARD.encode(body);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(70)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+        lines.join("\n")
+    )
 }
 
 /// Where the private section starts in an OpenSSH key body (PROTOCOL.key: magic, cipher,
@@ -1187,6 +1194,104 @@ fn broken_expectations(file: &Path) -> (&'static str, &'static str) {
         "truncated_pem" => ("malformed ASN.1", "id_rsa_legacy d"),
         other => panic!("unknown broken key {other}"),
     }
+}
+
+/// At most this many cuts and as many changed bytes per key in
+/// `no_secret_in_what_the_parsers_say_about_damaged_keys`.
+const DAMAGE_PER_KEY: usize = 400;
+
+/// keycheck's parsers, called in-process on thousands of damaged copies of the keys in
+/// every unencrypted form (OpenSSH, PKCS#1 and SEC1 PEM, PuTTY): every cut of the decoded
+/// body and a byte changed at every position (every few positions for the longer keys),
+/// or for the PuTTY file cuts and changed characters of its text. They never panic, and
+/// nothing they return holds a secret: the `Debug` of the inspection and of the armour,
+/// the audit's `Unlocker` or its error, and every error message.
+#[test]
+fn no_secret_in_what_the_parsers_say_about_damaged_keys() {
+    use keycheck::key::{armor, decrypt, inspect, Inspection};
+    use std::collections::HashSet;
+    use std::fmt::Write as _;
+
+    let fixture = Fixture::new();
+    let sources = fixture.sources.path();
+    let mut armoured: Vec<PathBuf> = KEYS.iter().map(|(name, _, _)| sources.join(name)).collect();
+    armoured.push(sources.join("id_rsa.pem"));
+    armoured.push(sources.join("id_rsa_legacy.pem"));
+    armoured.push(fixture.ssh().join("id_ecdsa_pem"));
+    let mut variants: Vec<(String, Vec<u8>)> = Vec::new();
+    for path in &armoured {
+        let text = fs::read_to_string(path).unwrap();
+        let label = text
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("-----BEGIN "))
+            .and_then(|l| l.strip_suffix("-----"))
+            .unwrap()
+            .to_owned();
+        let body = base64_decode(&armour_body_lines(&text).concat());
+        let step = body.len().div_ceil(DAMAGE_PER_KEY);
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        for at in (0..body.len()).step_by(step) {
+            let cut = armour(&label, &body[..at]);
+            variants.push((format!("{name} cut at {at}"), cut.into_bytes()));
+            let mut changed = body.clone();
+            changed[at] ^= 0x41;
+            let changed = armour(&label, &changed);
+            variants.push((format!("{name} byte {at} changed"), changed.into_bytes()));
+        }
+    }
+    let ppk = fs::read(fixture.ssh().join("id_rsa.ppk")).unwrap();
+    let step = ppk.len().div_ceil(DAMAGE_PER_KEY);
+    for at in (0..ppk.len()).step_by(step) {
+        variants.push((format!("id_rsa.ppk cut at {at}"), ppk[..at].to_vec()));
+        let mut changed = ppk.clone();
+        changed[at] = if changed[at] == b'A' { b'/' } else { b'A' };
+        variants.push((format!("id_rsa.ppk character {at} changed"), changed));
+    }
+
+    let mut said = HashSet::new();
+    let (mut keys, mut malformed) = (0, 0);
+    for (what, bytes) in &variants {
+        let run = std::panic::catch_unwind(|| {
+            let mut out = String::new();
+            let inspection = inspect(bytes);
+            if let Inspection::Malformed { error, .. } = &inspection {
+                writeln!(out, "{error}").unwrap();
+            }
+            writeln!(out, "{inspection:?}").unwrap();
+            if let Some(found) = std::str::from_utf8(bytes).ok().and_then(armor::find) {
+                writeln!(out, "{found:?}").unwrap();
+            }
+            match decrypt::prepare(bytes) {
+                Ok(unlocker) => writeln!(out, "{unlocker:?} {}", unlocker.protection()),
+                Err(e) => writeln!(out, "{e}\n{e:?}"),
+            }
+            .unwrap();
+            (inspection, out)
+        });
+        let (inspection, out) = run.unwrap_or_else(|_| panic!("keycheck panicked on {what}"));
+        match inspection {
+            Inspection::Key(_) => keys += 1,
+            Inspection::Malformed { .. } => malformed += 1,
+            Inspection::NotKey(_) => {}
+        }
+        said.insert(out);
+    }
+    assert!(
+        keys > 1000 && malformed > 1000,
+        "the damage did not reach both outcomes: {keys} keys, {malformed} malformed of {}",
+        variants.len()
+    );
+    let mut all: Vec<&String> = said.iter().collect();
+    all.sort();
+    let text = all
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+    fixture
+        .scanner
+        .assert_clean("what the parsers say", text.as_bytes(), &[]);
 }
 
 /// The background agent at trace level, with a real ssh-agent holding every key (whose
