@@ -112,9 +112,20 @@ pub fn describe(blob: &[u8]) -> Result<PublicInfo, ParseError> {
 }
 
 /// A bounds-checked reader of SSH wire-format data (RFC 4251 §5).
-#[derive(Debug, Clone)]
+///
+/// It also reads unencrypted private sections (OpenSSH, SSH-1, ssh.com), so its `Debug`
+/// shows how many bytes are left, never the bytes.
+#[derive(Clone)]
 pub struct Reader<'a> {
     data: &'a [u8],
+}
+
+impl std::fmt::Debug for Reader<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reader")
+            .field("remaining", &self.data.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'a> Reader<'a> {
@@ -212,9 +223,20 @@ impl<'a> Reader<'a> {
 }
 
 /// Builds SSH wire-format blobs (for keys found in PEM and other non-SSH containers).
-#[derive(Debug, Default)]
+///
+/// Meant for public blobs, but nothing stops a caller from writing private fields: its
+/// `Debug` shows the length only.
+#[derive(Default)]
 pub struct Writer {
     out: Vec<u8>,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer")
+            .field("len", &self.out.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Writer {
@@ -339,5 +361,40 @@ mod tests {
         assert!(describe(&trailing).is_ok());
         trailing.push(0);
         assert!(describe(&trailing).is_err());
+    }
+
+    #[test]
+    fn debug_of_a_reader_and_a_writer_never_shows_their_bytes() {
+        // An Ed25519 private field as the OpenSSH private section holds it.
+        let secret: Vec<u8> = (0u8..64)
+            .map(|i| i.wrapping_mul(37).wrapping_add(11))
+            .collect();
+        let section = Writer::new()
+            .string(b"ssh-ed25519")
+            .string(&secret)
+            .finish();
+        let mut reader = Reader::new(&section);
+        reader.name("key type").expect("the key type");
+        let writer = Writer::new().string(&secret);
+        // What a derived `Debug` would print of the bytes: `[11, 48, 85, 122, ...]`, or
+        // with `{:x?}` `[b, 30, 55, 7a, ...]`.
+        let trim = |s: String| s.trim_matches(['[', ']']).to_owned();
+        let leaks = [
+            trim(format!("{:?}", &secret[..4])),
+            trim(format!("{:x?}", &secret[..4])),
+        ];
+        for shown in [
+            format!("{reader:?}"),
+            format!("{reader:#?}"),
+            format!("{reader:x?}"),
+            format!("{writer:?}"),
+            format!("{writer:#?}"),
+        ] {
+            for leak in &leaks {
+                assert!(!shown.contains(leak.as_str()), "{shown} shows {leak}");
+            }
+        }
+        assert_eq!(format!("{reader:?}"), "Reader { remaining: 68, .. }");
+        assert_eq!(format!("{writer:?}"), "Writer { len: 68, .. }");
     }
 }
