@@ -46,6 +46,11 @@ pub fn run() -> ExitCode {
             };
         }
     };
+    // Most commands read private key bytes (the check itself, the passphrase audit, the
+    // rewrite of fix, the device key of report): none may end up in a core file or be
+    // read by a debugger attached by another process of the user. The agent logs what
+    // could not be done when it hardens itself again; elsewhere the command runs on.
+    let _ = keycheck::sys::hardening::harden();
     let result = match cli.command {
         None => check::run(&cli.check),
         Some(Command::Check(args)) => check::run(&args),

@@ -14,6 +14,7 @@ pub mod device_key;
 pub mod fix_files;
 pub mod fleet_input;
 pub mod gather;
+pub mod hardening;
 pub mod host;
 pub mod passphrase_audit;
 pub mod policy_files;

@@ -355,6 +355,15 @@ fn killing_fix_at_the_passphrase_prompt_leaves_the_key_intact() {
     term.expect("Enter new passphrase (empty for no passphrase):");
     let pid = term.command_pid();
     assert!(copy.exists(), "the rewrite works on a copy beside the key");
+    // While it holds the key's bytes, keycheck cannot leave them in a core file.
+    let limits = fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let core: Vec<&str> = limits
+        .lines()
+        .find(|l| l.starts_with("Max core file size"))
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(&core[4..6], ["0", "0"], "{limits}");
     let killed = std::process::Command::new("kill")
         .args(["-KILL", &pid.to_string()])
         .status()

@@ -51,18 +51,8 @@ pub(super) fn init_logging() {
 /// No core dumps, and no ptrace attach by other processes of the same user: the agent
 /// reads key files (into memory wiped after use) and must not leave them in a core.
 pub(super) fn harden() {
-    let zero = rustix::process::Rlimit {
-        current: Some(0),
-        maximum: Some(0),
-    };
-    if let Err(e) = rustix::process::setrlimit(rustix::process::Resource::Core, zero) {
-        tracing::warn!("could not disable core dumps: {e}");
-    }
-    #[cfg(target_os = "linux")]
-    if let Err(e) =
-        rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
-    {
-        tracing::warn!("could not mark the process not dumpable: {e}");
+    for problem in keycheck::sys::hardening::harden() {
+        tracing::warn!("{problem}");
     }
 }
 
