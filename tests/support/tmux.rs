@@ -53,6 +53,7 @@ impl Tmux {
         }
         line.push_str(&format!("; echo {EXIT}$?; sleep 3600"));
         let status = Command::new("tmux")
+            .env("TERM", "xterm")
             .arg("-S")
             .arg(&socket)
             .args([
@@ -78,7 +79,7 @@ impl Tmux {
 
     fn tmux(&self) -> Command {
         let mut cmd = Command::new("tmux");
-        cmd.arg("-S").arg(&self.socket);
+        cmd.env("TERM", "xterm").arg("-S").arg(&self.socket);
         cmd
     }
 
