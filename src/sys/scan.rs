@@ -4,7 +4,10 @@
 //! FIFO, socket or device named like a key is never opened; files are opened
 //! non-blocking and the opened descriptor is checked again (a file swapped for a FIFO
 //! between the two checks is caught); at most `max_file_size` bytes are read; directory
-//! loops through symlinks are detected by device and inode; permission denied, vanished
+//! loops through symlinks are detected by device and inode, and a directory that holds
+//! the root being walked (a symlink to `/`, to the home, to `..`; a bind mount of one) or
+//! that sits on a kernel pseudo file system (`/proc`, `/sys`) is not entered, since
+//! walking it would read the whole machine; permission denied, vanished
 //! files become per-file entries and the scan goes on; a name that is not UTF-8 is shown
 //! with escapes (and marked `path_escaped`) and examined like any other.
 
@@ -81,6 +84,8 @@ pub fn scan_cached(
         seen_dirs: HashSet::new(),
         seen_files: BTreeMap::new(),
         cache,
+        holders: HashSet::new(),
+        pseudo_root: false,
     };
     for root in roots {
         let display = display_path(root);
@@ -93,6 +98,8 @@ pub fn scan_cached(
                 path: display.clone(),
                 file: file_facts(&meta, root),
             });
+            scanner.holders = holders_of(root, &meta);
+            scanner.pseudo_root = pseudo_filesystem(root).is_some();
             scanner.walk(root, &display, &meta, 0);
         } else {
             scanner.visit(root, display, &meta);
@@ -232,6 +239,12 @@ struct Scanner<'c> {
     seen_dirs: HashSet<(u64, u64)>,
     /// (device, inode) of every file read, and the path it was first read at.
     seen_files: BTreeMap<(u64, u64), String>,
+    /// (device, inode) of every directory that holds the root being walked: entering
+    /// one (through a symlink or a bind mount) would walk the root's whole ancestry.
+    holders: HashSet<(u64, u64)>,
+    /// The root being walked is itself on a pseudo file system (asked for by name), so
+    /// the directories below it may be too.
+    pseudo_root: bool,
 }
 
 impl Scanner<'_> {
@@ -250,6 +263,20 @@ impl Scanner<'_> {
     }
 
     fn walk(&mut self, dir: &Path, display: &str, meta: &Metadata, depth: usize) {
+        if self.holders.contains(&(meta.dev(), meta.ino())) {
+            return self.error(
+                display.to_owned(),
+                "contains the directory being scanned (a symlink or mount back up the tree); not entered",
+            );
+        }
+        if !self.pseudo_root {
+            if let Some(fs) = pseudo_filesystem(dir) {
+                return self.error(
+                    display.to_owned(),
+                    format!("on {fs}, a kernel pseudo file system; not entered"),
+                );
+            }
+        }
         if !self.seen_dirs.insert((meta.dev(), meta.ino())) {
             self.error(
                 display.to_owned(),
@@ -443,6 +470,56 @@ impl Scanner<'_> {
             complete_from_beside(&mut self.inventory.keys[i].facts, &public, &pub_path);
         }
     }
+}
+
+/// The (device, inode) of every directory above `root` (whose metadata is `meta`), by
+/// its path as given and by its real path: the directories a walk of `root` must not
+/// enter again through a symlink or a bind mount, since each holds `root` itself.
+fn holders_of(root: &Path, meta: &Metadata) -> HashSet<(u64, u64)> {
+    let own = (meta.dev(), meta.ino());
+    let given = std::path::absolute(root).ok();
+    let real = std::fs::canonicalize(root).ok();
+    given
+        .iter()
+        .chain(real.iter())
+        .flat_map(|p| p.ancestors().skip(1))
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| (m.dev(), m.ino()))
+        .filter(|id| *id != own)
+        .collect()
+}
+
+/// The name of the kernel pseudo file system `dir` is on, if it is one: `/proc` (whose
+/// `self/root` leads back to `/`), `/sys`, cgroups, debugfs, autofs (entering may mount
+/// a network share) and the like. Their trees are endless or huge and hold no keys.
+#[cfg(target_os = "linux")]
+fn pseudo_filesystem(dir: &Path) -> Option<&'static str> {
+    // statfs(2) f_type magic numbers, from linux/magic.h.
+    let name = match i128::from(rustix::fs::statfs(dir).ok()?.f_type) {
+        0x9fa0 => "proc",
+        0x6265_6572 => "sysfs",
+        0x6462_6720 => "debugfs",
+        0x7472_6163 => "tracefs",
+        0x7363_6673 => "securityfs",
+        0x0027_e0eb => "cgroup",
+        0x6367_7270 => "cgroup2",
+        0x1cd1 => "devpts",
+        0xcafe_4a11 => "bpf",
+        0x6265_6570 => "configfs",
+        0x6165_676c => "pstore",
+        0xde5e_81e4 => "efivarfs",
+        0x6573_5543 => "fusectl",
+        0x4249_4e4d => "binfmt_misc",
+        0x0187 => "autofs",
+        _ => return None,
+    };
+    Some(name)
+}
+
+/// Other systems have no `/proc` to loop through.
+#[cfg(not(target_os = "linux"))]
+fn pseudo_filesystem(_dir: &Path) -> Option<&'static str> {
+    None
 }
 
 /// Completes a private key's facts from the public key file `pub_path` beside it.
