@@ -121,6 +121,16 @@ impl Rogue {
         );
     }
 
+    /// `ssh-keygen -Y sign -n keycheck-report -f KEY FILE...`: one run for them all.
+    fn sign_all(&self, files: &[PathBuf]) {
+        support::run_ok(
+            Command::new("ssh-keygen")
+                .args(["-q", "-Y", "sign", "-n", "keycheck-report", "-f"])
+                .arg(&self.key)
+                .args(files),
+        );
+    }
+
     /// An allowed_signers line letting this key sign reports for `principal`.
     fn signer_line(&self, principal: &str) -> String {
         let public = fs::read_to_string(self.key.with_extension("pub")).unwrap();
@@ -880,4 +890,134 @@ fn an_unreadable_directory_of_reports_is_listed_and_the_rest_merged() {
     let run = fleet(home.path(), &allowed, &[&dir.path().join("missing")]);
     assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
     assert!(run.stderr.contains("missing"), "{}", run.stderr);
+}
+
+#[test]
+#[allow(clippy::disallowed_macros)] // eprintln: peak RSS and time, shown with --nocapture
+fn a_mix_of_hostile_and_good_reports_on_every_worker_merges_the_good_ones() {
+    const GOOD: usize = 150;
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // One key for a fleet of hosts (signing them all in one ssh-keygen run), another
+    // for one other host.
+    let fleet_key = Rogue::new();
+    let other_key = Rogue::new();
+    let hosts: Vec<String> = (0..GOOD).map(|i| format!("host-{i:03}")).collect();
+    let allowed = dir.path().join("allowed_signers");
+    fs::write(
+        &allowed,
+        format!(
+            "{}\n{}\n",
+            fleet_key.signer_line(&hosts.join(",")),
+            other_key.signer_line("other-host")
+        ),
+    )
+    .unwrap();
+    let reports = dir.path().join("reports");
+    fs::create_dir(&reports).unwrap();
+    let mut signed = Vec::new();
+    for (i, host) in hosts.iter().enumerate() {
+        let findings: &[(&str, &str)] = if i % 3 == 0 {
+            &[("passphrase-missing", "fail")]
+        } else {
+            &[]
+        };
+        signed.push(write_json(
+            &reports,
+            &format!("{host}.json"),
+            &report(host, "alice", AT, findings),
+        ));
+    }
+    // The hostile ones, named to fall between the good ones (files are read in name
+    // order, 64 to a worker), each validly signed unless its signature is the point.
+    let big = |user: &str, item: &str| {
+        let mut text = format!(
+            "{{\"schema\":\"keycheck.report/v1\",\"host\":{{\"id\":\"host-000\"}},\
+             \"user\":{{\"name\":\"{user}\"}},\"generated_at\":\"{AT}\",\"keys\":["
+        );
+        let mut i = 0;
+        while text.len() < MAX_REPORT - 200 {
+            if i > 0 {
+                text.push(',');
+            }
+            text.push_str(&item.replace("{i}", &i.to_string()));
+            i += 1;
+        }
+        text + "]}"
+    };
+    let mut bad = Vec::new();
+    for (name, text, why) in [
+        ("host-010-keys.json", big("keys-1", "{}"), None),
+        ("host-070-keys.json", big("keys-2", "{}"), None),
+        ("host-130-keys.json", big("keys-3", "{}"), None),
+        (
+            "host-020-kinds.json",
+            big("kinds", "{\"kind\":\"private\",\"algorithm\":\"a{i}\"}"),
+            Some("different key kinds"),
+        ),
+        (
+            "host-080-nested.json",
+            format!("{{\"extra\": {}", "[".repeat(1_000_000)),
+            Some("not a keycheck report"),
+        ),
+        (
+            "host-140-claims-other.json",
+            serde_json::to_string(&report("other-host", "mallory", AT, &[])).unwrap(),
+            Some("is not allowed to sign for \"other-host\""),
+        ),
+    ] {
+        let path = write_bytes(&reports, name, text.as_bytes());
+        signed.push(path.clone());
+        if let Some(why) = why {
+            bad.push((path, why));
+        }
+    }
+    fleet_key.sign_all(&signed);
+    let huge = reports.join("host-050-huge.json");
+    sparse(&huge, 200 * 1024 * 1024);
+    bad.push((huge, "larger than the limit"));
+    let forged = write_json(
+        &reports,
+        "host-100-forged.json",
+        &report("host-100", "mallory", AT, &[]),
+    );
+    other_key.sign(&forged, "keycheck-report");
+    bad.push((forged, "is not allowed to sign for \"host-100\""));
+    let changed = reports.join("host-110-changed.json");
+    fs::copy(reports.join("host-110.json"), &changed).unwrap();
+    fs::copy(
+        reports.join("host-111.json.sig"),
+        reports.join("host-110-changed.json.sig"),
+    )
+    .unwrap();
+    bad.push((changed, "bad signature"));
+
+    let run = fleet(home.path(), &allowed, &[&reports]);
+    eprintln!(
+        "mixed fleet of {} files: {:?}, peak RSS {} kB",
+        GOOD + 9,
+        run.elapsed,
+        run.peak_rss_kb
+    );
+    let doc = run.doc();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    for (path, why) in &bad {
+        assert_rejected(&doc, &show(path), &[why]);
+    }
+    assert_eq!(rejected(&doc).len(), bad.len(), "{:#?}", rejected(&doc));
+    let mut expected: Vec<(String, String)> = hosts
+        .iter()
+        .map(|h| (h.clone(), "alice".to_owned()))
+        .collect();
+    for user in ["keys-1", "keys-2", "keys-3"] {
+        expected.push(("host-000".to_owned(), user.to_owned()));
+    }
+    expected.sort();
+    assert_eq!(merged(&doc), expected);
+    assert_eq!(doc["compliant_hosts"], (GOOD - GOOD.div_ceil(3) + 3) as u64);
+    assert_eq!(
+        doc["rules"]["passphrase-missing"]["hosts"],
+        GOOD.div_ceil(3) as u64
+    );
+    assert_bounded(&run, "a mixed fleet");
 }
