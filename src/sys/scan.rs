@@ -661,7 +661,7 @@ pub(crate) fn file_facts(meta: &Metadata, path: &Path) -> FileFacts {
         mode: meta.mode() & 0o7777,
         owner: meta.uid(),
         modified,
-        path_escaped: std::str::from_utf8(path.as_os_str().as_bytes()).is_err(),
+        path_escaped: needs_escapes(path.as_os_str().as_bytes()),
     }
 }
 
@@ -707,18 +707,38 @@ pub(crate) fn describe_io(e: &io::Error) -> String {
     }
 }
 
-/// A path as text. A UTF-8 path is shown as it is; in any other, bytes that are not UTF-8
-/// are shown as `\xNN` and backslashes as `\\`, so the text is unambiguous and a bash
-/// `$'...'` string of it names the real file.
+/// Returns true if and only if [`display_path`] shows the path `bytes` with escapes: it
+/// is not UTF-8, or it holds a control character (C0, DEL or C1). A terminal acts on
+/// those (an escape sequence in a file name could recolour the screen, retitle the
+/// window or move the cursor), and a newline would split a line of output in two.
+#[must_use]
+pub fn needs_escapes(bytes: &[u8]) -> bool {
+    std::str::from_utf8(bytes).map_or(true, |text| text.chars().any(char::is_control))
+}
+
+/// A path as text. A path that is UTF-8 without control characters is shown as it is; in
+/// any other ([`needs_escapes`]), bytes that are not UTF-8 and the bytes of control
+/// characters are shown as `\xNN` and backslashes as `\\`, so the text is unambiguous,
+/// inert on a terminal, and a bash `$'...'` string of it names the real file.
 #[must_use]
 pub fn display_path(path: &Path) -> String {
     let bytes = path.as_os_str().as_bytes();
-    if let Ok(text) = std::str::from_utf8(bytes) {
-        return text.to_owned();
+    if !needs_escapes(bytes) {
+        return String::from_utf8_lossy(bytes).into_owned();
     }
     let mut out = String::new();
     for chunk in bytes.utf8_chunks() {
-        out.push_str(&chunk.valid().replace('\\', "\\\\"));
+        for c in chunk.valid().chars() {
+            if c == '\\' {
+                out.push_str("\\\\");
+            } else if c.is_control() {
+                for b in c.encode_utf8(&mut [0; 4]).bytes() {
+                    out.push_str(&format!("\\x{b:02x}"));
+                }
+            } else {
+                out.push(c);
+            }
+        }
         for b in chunk.invalid() {
             out.push_str(&format!("\\x{b:02x}"));
         }
@@ -777,12 +797,21 @@ mod tests {
             b"/h/a\\b\xff/x\\x41",
             b"/h/\xc3(",
             b"\\",
+            b"/h/id\nnew\\line",
+            b"/h/id_\x1b]0;title\x07",
+            "/h/c1\u{9b}31m \u{e9}".as_bytes(),
         ] {
             let path = Path::new(std::ffi::OsStr::from_bytes(raw));
             let shown = display_path(path);
-            let escaped = std::str::from_utf8(raw).is_err();
+            let escaped = needs_escapes(raw);
             assert_eq!(path_from_display(&shown, escaped), path, "{shown}");
+            assert!(!shown.chars().any(char::is_control), "{shown:?}");
         }
+        assert_eq!(
+            display_path(Path::new("/h/a\nb\u{9b}\u{e9}")),
+            "/h/a\\x0ab\\xc2\\x9b\u{e9}"
+        );
+        assert_eq!(display_path(Path::new("/h/a\\b c")), "/h/a\\b c");
     }
 
     fn scan_round(roots: &[PathBuf], cache: &mut InspectCache) -> Inventory {
