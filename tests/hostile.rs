@@ -1028,20 +1028,53 @@ fn unreadable_directories_and_files_are_reported_and_the_scan_goes_on() {
     support::set_mode(&unsearchable, 0o700);
 }
 
+/// How a report must show `path`: as it is when it is UTF-8 without control characters,
+/// else with `\xNN` for each byte that is not UTF-8 or belongs to a control character
+/// (C0, DEL, C1: a terminal would act on them) and `\\` for a backslash.
+fn shown_as(path: &Path) -> String {
+    let bytes = path.as_os_str().as_bytes();
+    let plain = std::str::from_utf8(bytes).ok();
+    if let Some(text) = plain.filter(|t| !t.chars().any(char::is_control)) {
+        return text.to_owned();
+    }
+    let mut out = String::new();
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                c if c.is_control() => {
+                    for b in c.encode_utf8(&mut [0; 4]).bytes() {
+                        out.push_str(&format!("\\x{b:02x}"));
+                    }
+                }
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
 #[test]
-fn odd_names_are_shown_unambiguously() {
+fn odd_names_are_shown_unambiguously_and_inert() {
     support::require_tools();
     let tmp = tempfile::tempdir().expect("tmp");
     let scratch = new_dir(tmp.path(), "scratch");
     let dir = new_dir(tmp.path(), "ssh");
     let src = keygen(&scratch, "k", "ed25519", PASS, &["-a", "100"]);
-    // A directory whose name is not UTF-8 holding a key, and names with a newline, a
-    // backslash escape look-alike, a leading dash and spaces.
+    // A directory whose name is not UTF-8 holding a key; names with a newline (it would
+    // forge a line of output), a terminal escape sequence (an OSC that retitles the
+    // window, and a colour), a C1 control, a backslash escape look-alike, a leading dash
+    // and spaces.
     let odd_dir = dir.join(OsStr::from_bytes(b"dir\xc3("));
     fs::create_dir(&odd_dir).expect("mkdir");
     let mut paths = vec![odd_dir.join("id_ed25519")];
     for name in [
-        &b"id\nnewline"[..],
+        &b"id\n OK  id_fine"[..],
+        b"id_\x1b]0;pwned\x07\x1b[31mred",
+        "id_c1\u{9b}2J".as_bytes(),
         b"id\\xff",
         b"-id dash",
         b"id \xe9t\xe9",
@@ -1052,21 +1085,95 @@ fn odd_names_are_shown_unambiguously() {
         fs::copy(&src, p).expect("copy");
         fs::set_permissions(p, fs::Permissions::from_mode(0o600)).expect("chmod");
     }
+    // An unencrypted one: its fix command must name it when bash runs it.
+    let plain = keygen(&scratch, "plain", "ed25519", "", &[]);
+    let unprotected = dir.join(OsStr::from_bytes(b"id_new\nline\x1b[0m"));
+    fs::copy(&plain, &unprotected).expect("copy");
+    fs::set_permissions(&unprotected, fs::Permissions::from_mode(0o600)).expect("chmod");
+    paths.push(unprotected.clone());
+
     let (run, report) = check_json(tmp.path(), &dir);
     let places = report.places();
     for p in &paths {
-        let forms = support::display_forms(p);
-        let found: Vec<&String> = forms.iter().filter(|f| places.contains_key(*f)).collect();
+        let shown = shown_as(p);
         assert_eq!(
-            found.len(),
-            1,
-            "{p:?} is not named exactly once (forms {forms:?}) in {places:#?}"
+            places.get(&shown).map(Vec::as_slice),
+            Some(&[support::Place::Key][..]),
+            "{p:?} is not shown as {shown:?} in {places:#?}"
         );
-        assert_eq!(places[found[0]], [support::Place::Key], "{p:?}");
+        let key = report.keys().iter().find(|k| k["path"] == shown.as_str());
+        // `path_escaped` (left out when false) says the path has escapes to undo.
+        let escaped = key.expect("the key")["path_escaped"]
+            .as_bool()
+            .unwrap_or(false);
+        assert_eq!(escaped, shown != p.to_string_lossy(), "{p:?}");
     }
-    // The escaped form of one name must never be the plain form of another.
     assert_eq!(places.len(), paths.len(), "{places:#?}");
     assert_exit_follows(&run, &report);
+    let fix = report.findings_for(&shown_as(&unprotected), "passphrase-missing")[0]["fix"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let quoted = fix.rsplit_once(" -f ").map(|(_, p)| p).unwrap_or_default();
+    let exists = run_ok(
+        Command::new("bash").args(["-c", &format!("test -f {quoted} && echo yes || echo no")]),
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&exists.stdout).trim(),
+        "yes",
+        "fix `{fix}` does not name the file"
+    );
+
+    // The opt-in passphrase audit reads an escaped name by its bytes, as any other.
+    let weak_dir = new_dir(tmp.path(), "weak");
+    let weak = weak_dir.join(OsStr::from_bytes(b"id_\x1b[0m\xff"));
+    run_ok(
+        Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-a", "2", "-N", "password", "-f"])
+            .arg(&weak),
+    );
+    let audited = check(
+        tmp.path(),
+        [
+            weak_dir.as_os_str(),
+            OsStr::new("--format"),
+            OsStr::new("json"),
+            OsStr::new("--try-common-passphrases"),
+        ],
+    )
+    .json();
+    assert_eq!(
+        audited.value["passphrase_audit"][shown_as(&weak)]["result"],
+        "weak",
+        "{:#}",
+        audited.value["passphrase_audit"]
+    );
+
+    // The human output, coloured as on a terminal: keycheck's own colours only, no
+    // control character from a file name, and no line a file name made up.
+    let mut cmd = support::keycheck(tmp.path());
+    cmd.arg("check")
+        .arg(&dir)
+        .env_remove("NO_COLOR")
+        .env("CLICOLOR_FORCE", "1");
+    let human = run_with_deadline(&mut cmd, support::DEADLINE);
+    assert!(
+        human.stdout.contains("\u{1b}["),
+        "CLICOLOR_FORCE gave no colour: {:?}",
+        human.stdout
+    );
+    for bad in ["\u{1b}]", "\u{7}", "\u{9b}", "\u{1b}[31mred", "\u{1b}[0m\n"] {
+        assert!(
+            !human.stdout.contains(bad),
+            "{bad:?} from a file name reached the terminal:\n{:?}",
+            human.stdout
+        );
+    }
+    assert!(
+        !human.stdout.lines().any(|l| l.starts_with(" OK  id_fine")),
+        "a file name forged a line:\n{}",
+        human.stdout
+    );
 }
 
 #[test]
