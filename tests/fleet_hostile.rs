@@ -830,17 +830,14 @@ fn fleet_unprivileged(home: &Path, allowed: &Path, paths: &[&Path]) -> FleetRun 
         return fleet(home, allowed, paths);
     }
     support::require_tool("setpriv", "util-linux");
-    let dir = std::env::temp_dir().join(format!("keycheck-bin-{}", std::process::id()));
-    fs::create_dir_all(&dir).unwrap();
-    fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
-    let bin = dir.join("keycheck");
+    // In `home`, which the user nobody may enter: the checkout may sit below a directory
+    // only its owner can enter.
+    let bin = home.join("keycheck-for-nobody");
     if !bin.exists() {
-        let tmp = dir.join(format!("keycheck.{:?}", std::thread::current().id()));
         let src = env!("CARGO_BIN_EXE_keycheck");
-        if fs::hard_link(src, &tmp).is_err() {
-            fs::copy(src, &tmp).unwrap();
+        if fs::hard_link(src, &bin).is_err() {
+            fs::copy(src, &bin).unwrap();
         }
-        let _ = fs::rename(&tmp, &bin);
     }
     let mut cmd = Command::new("setpriv");
     cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
@@ -858,6 +855,7 @@ fn fleet_unprivileged(home: &Path, allowed: &Path, paths: &[&Path]) -> FleetRun 
 #[test]
 fn an_unreadable_directory_of_reports_is_listed_and_the_rest_merged() {
     let home = tempfile::tempdir().unwrap();
+    fs::set_permissions(home.path(), fs::Permissions::from_mode(0o755)).unwrap();
     let dir = tempfile::tempdir().unwrap();
     fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
     let a = Device::new("host-a");

@@ -660,8 +660,8 @@ fn usage_error_exits_two() {
 // Special files, loops, churn, unreadable directories, very many files
 // ---------------------------------------------------------------------------------------
 
-/// Makes a device node at `path` when this process may (root), else a symlink to
-/// `fallback` (a character device every Linux has): CI may run unprivileged, and a
+/// Makes a device node at `path` when this process may (root with CAP_MKNOD), else a
+/// symlink to `fallback` (a device every Linux has): CI may run unprivileged, and a
 /// symlink to a device is examined the same way (its target's type decides).
 #[allow(clippy::disallowed_macros)] // eprintln: says when a symlink stands in for a node
 fn device_node(path: &Path, kind: rustix::fs::FileType, major: u32, minor: u32, fallback: &str) {
@@ -673,13 +673,9 @@ fn device_node(path: &Path, kind: rustix::fs::FileType, major: u32, minor: u32, 
         rustix::fs::makedev(major, minor),
     );
     if let Err(e) = made {
-        assert!(
-            !support::is_root(),
-            "root cannot mknod {}: {e}",
-            path.display()
-        );
+        // Unprivileged, or root without CAP_MKNOD (a user namespace, a confined container).
         eprintln!(
-            "note: cannot mknod {} as an unprivileged user ({e}); testing a symlink to {fallback} instead",
+            "note: cannot mknod {} ({e}); testing a symlink to {fallback} instead",
             path.display()
         );
         symlink(fallback, path).expect("symlink to a device");
@@ -688,24 +684,19 @@ fn device_node(path: &Path, kind: rustix::fs::FileType, major: u32, minor: u32, 
 
 /// Runs `keycheck check ARGS` as the unprivileged user `nobody` (setpriv, util-linux)
 /// when the tests run as root (root reads any file whatever its mode), else as this
-/// user. The binary is linked (or copied) into a world-readable directory first: the
-/// checkout may sit below a directory only its owner can enter.
+/// user. The binary is linked (or copied) into `home` first (the user nobody may enter
+/// it; the checkout may sit below a directory only its owner can enter).
 fn check_unprivileged(home: &Path, args: &[&std::ffi::OsStr]) -> support::RunResult {
     if !support::is_root() {
         return support::check(home, args);
     }
     support::require_tool("setpriv", "util-linux");
-    let dir = std::env::temp_dir().join(format!("keycheck-bin-{}", std::process::id()));
-    fs::create_dir_all(&dir).expect("mkdir for the binary");
-    fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).expect("chmod 755");
-    let bin = dir.join("keycheck");
+    let bin = home.join("keycheck-for-nobody");
     if !bin.exists() {
-        let tmp = dir.join(format!("keycheck.{:?}", std::thread::current().id()));
         let src = env!("CARGO_BIN_EXE_keycheck");
-        if fs::hard_link(src, &tmp).is_err() {
-            fs::copy(src, &tmp).expect("copy the keycheck binary");
+        if fs::hard_link(src, &bin).is_err() {
+            fs::copy(src, &bin).expect("copy the keycheck binary");
         }
-        let _ = fs::rename(&tmp, &bin);
     }
     let mut cmd = Command::new("setpriv");
     cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
@@ -925,10 +916,24 @@ fn keys_renamed_deleted_and_replaced_during_the_scan() {
     };
 
     let mut runs = 0;
+    // How the churning names were seen, across runs: the scans must have met the churn.
+    let mut seen = std::collections::BTreeSet::new();
     let started = std::time::Instant::now();
     while runs < 12 || started.elapsed() < Duration::from_secs(2) {
         let (run, report) = check_json(tmp.path(), &dir);
         runs += 1;
+        for (path, where_) in report.places() {
+            if path.contains("id_churn_") || path.contains("id_moved_") {
+                seen.insert(format!("{where_:?}"));
+            }
+        }
+        if report
+            .findings()
+            .iter()
+            .any(|f| f["rule"] == "malformed-key")
+        {
+            seen.insert("malformed".to_owned());
+        }
         assert_eq!(
             report.key(&stable)["encrypted"],
             true,
@@ -956,6 +961,10 @@ fn keys_renamed_deleted_and_replaced_during_the_scan() {
     stop.store(true, Ordering::Relaxed);
     let rounds = churn.join().expect("the churn thread");
     assert!(rounds > 3, "the churn thread ran only {rounds} rounds");
+    assert!(
+        seen.len() >= 3,
+        "{runs} scans met too little of the churn ({rounds} rounds): {seen:?}"
+    );
 }
 
 #[test]
