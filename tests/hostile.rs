@@ -1190,7 +1190,14 @@ fn odd_names_are_shown_unambiguously_and_inert() {
 fn a_hundred_thousand_files_in_one_directory_are_all_accounted_for() {
     support::require_tools();
     const FILES: usize = 100_000;
-    let tmp = tempfile::tempdir().expect("tmp");
+    // On tmpfs when there is one: 100,000 creations take a second there, and up to half
+    // a minute on a busy disk. Most files are empty, so they cost tmpfs no pages.
+    let shm = Path::new("/dev/shm");
+    let tmp = tempfile::Builder::new()
+        .prefix("keycheck-many-")
+        .tempdir_in(shm)
+        .or_else(|_| tempfile::tempdir())
+        .expect("tmp");
     let scratch = new_dir(tmp.path(), "scratch");
     let dir = new_dir(tmp.path(), "ssh");
     let key = fs::read(keygen(&scratch, "k", "ed25519", PASS, &["-a", "100"])).expect("key");
@@ -1203,8 +1210,8 @@ fn a_hundred_thousand_files_in_one_directory_are_all_accounted_for() {
             0 if i == 0 => &key,
             // Key-shaped but cut short: malformed.
             500 => b"-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n",
-            _ if i % 2 == 0 => b"",
-            _ => b"just some text\n",
+            250 | 750 => b"just some text\n",
+            _ => b"",
         };
         fs::write(dir.join(&name), bytes).expect("write");
         names.push(name);
