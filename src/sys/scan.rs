@@ -8,8 +8,9 @@
 //! the root being walked (a symlink to `/`, to the home, to `..`; a bind mount of one) or
 //! that sits on a kernel pseudo file system (`/proc`, `/sys`) is not entered, since
 //! walking it would read the whole machine; permission denied, vanished
-//! files become per-file entries and the scan goes on; a name that is not UTF-8 is shown
-//! with escapes (and marked `path_escaped`) and examined like any other.
+//! files become per-file entries and the scan goes on; a name that is not UTF-8 or holds
+//! a control character is shown with escapes (and marked `path_escaped`) and examined
+//! like any other.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{File, Metadata};
