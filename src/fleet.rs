@@ -2,18 +2,33 @@
 //! per host and user, and compliance overall, per rule, per key algorithm and size, and
 //! per host. Reports arrive one at a time ([`Fleet::add`]) and only a small summary of
 //! each is kept, so memory grows with the number of hosts, not with the reports' size.
+//! A report's keys and findings are counted while it is parsed, never held as a list
+//! (a 16 MiB report of `{}` keys would otherwise take 20 times its size), and a report
+//! with more than [`MAX_NAMES`] different rule ids or key kinds, or a name longer than
+//! [`MAX_NAME_LEN`], is refused: each name is kept per host, and counting them must
+//! stay cheap whatever a report holds.
 //! Reading files, checking signatures and rendering are the callers'.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
+use std::fmt;
 use std::sync::Arc;
 
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
 pub mod render;
 
 /// The schema id a report must carry.
 pub const REPORT_SCHEMA: &str = "keycheck.report/v1";
+
+/// Most different rule ids, and most different key kinds (algorithm and size), one
+/// report may list. keycheck has a few dozen rules and a device a handful of key kinds.
+pub const MAX_NAMES: usize = 256;
+
+/// Longest hostname, OS, user name, rule id or key algorithm a report may give, in
+/// bytes (a DNS name has at most 253).
+pub const MAX_NAME_LEN: usize = 256;
 
 /// The parts of a report the fleet needs. Unknown fields are ignored (a newer keycheck
 /// may add some); missing required ones make the report malformed. Text is borrowed from
@@ -32,12 +47,12 @@ pub struct ReportView<'a> {
     /// When it was made (RFC 3339).
     #[serde(borrow)]
     pub generated_at: Cow<'a, str>,
-    /// The key facts.
-    #[serde(default, borrow)]
-    pub keys: Vec<KeyView<'a>>,
-    /// The findings.
-    #[serde(default, borrow)]
-    pub findings: Vec<FindingView<'a>>,
+    /// The private keys, counted per kind while parsing.
+    #[serde(default)]
+    pub keys: KeyCounts,
+    /// The findings, counted while parsing.
+    #[serde(default)]
+    pub findings: FindingCounts,
 }
 
 /// A report's host.
@@ -102,6 +117,125 @@ pub struct FindingView<'a> {
     pub severity: Cow<'a, str>,
 }
 
+/// Names and how often each came up, in name order; at most [`MAX_NAMES`] of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tally(BTreeMap<String, u32>);
+
+impl Tally {
+    /// Counts one more `name`; `what` names the names in the error (`rule ids`).
+    ///
+    /// # Errors
+    /// When `name` would be the `MAX_NAMES + 1`th different name.
+    fn add(&mut self, name: &str, what: &str) -> Result<(), String> {
+        if let Some(n) = self.0.get_mut(name) {
+            *n = n.saturating_add(1);
+            return Ok(());
+        }
+        if self.0.len() >= MAX_NAMES {
+            return Err(format!("more than {MAX_NAMES} different {what}"));
+        }
+        self.0.insert(name.to_owned(), 1);
+        Ok(())
+    }
+
+    /// Each name with its count, in name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, u32)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), *v))
+    }
+}
+
+/// The error of a name longer than [`MAX_NAME_LEN`], or `None`.
+fn too_long(what: &str, name: &str) -> Option<String> {
+    (name.len() > MAX_NAME_LEN)
+        .then(|| format!("a {what} of {} bytes (at most {MAX_NAME_LEN})", name.len()))
+}
+
+/// A report's private keys, counted per algorithm and size (`ssh-rsa 2048`) as they are
+/// parsed: no list of keys is ever built.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyCounts {
+    /// Private keys per algorithm and size.
+    pub kinds: Tally,
+}
+
+/// A report's findings, counted as they are parsed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FindingCounts {
+    /// Findings of severity `fail`.
+    pub fail: u32,
+    /// Findings of severity `warn`.
+    pub warn: u32,
+    /// Findings per rule id.
+    pub rules: Tally,
+}
+
+impl<'de> Deserialize<'de> for KeyCounts {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Keys;
+        impl<'de> Visitor<'de> for Keys {
+            type Value = KeyCounts;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of keys")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<KeyCounts, A::Error> {
+                let mut counts = KeyCounts::default();
+                while let Some(k) = seq.next_element::<KeyView<'de>>()? {
+                    if k.kind != "private" {
+                        continue;
+                    }
+                    let label = match (&k.algorithm, k.bits) {
+                        (Some(a), _) if a.len() > MAX_NAME_LEN => {
+                            return Err(de::Error::custom(
+                                too_long("key algorithm", a).unwrap_or_default(),
+                            ))
+                        }
+                        (Some(a), Some(b)) => Cow::Owned(format!("{a} {b}")),
+                        (Some(a), None) => Cow::Borrowed(&**a),
+                        (None, _) => Cow::Borrowed("unknown"),
+                    };
+                    counts
+                        .kinds
+                        .add(&label, "key kinds")
+                        .map_err(de::Error::custom)?;
+                }
+                Ok(counts)
+            }
+        }
+        d.deserialize_seq(Keys)
+    }
+}
+
+impl<'de> Deserialize<'de> for FindingCounts {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Findings;
+        impl<'de> Visitor<'de> for Findings {
+            type Value = FindingCounts;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of findings")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<FindingCounts, A::Error> {
+                let mut counts = FindingCounts::default();
+                while let Some(f) = seq.next_element::<FindingView<'de>>()? {
+                    match &*f.severity {
+                        "fail" => counts.fail = counts.fail.saturating_add(1),
+                        "warn" => counts.warn = counts.warn.saturating_add(1),
+                        _ => {}
+                    }
+                    if let Some(e) = too_long("rule id", &f.rule) {
+                        return Err(de::Error::custom(e));
+                    }
+                    counts
+                        .rules
+                        .add(&f.rule, "rule ids")
+                        .map_err(de::Error::custom)?;
+                }
+                Ok(counts)
+            }
+        }
+        d.deserialize_seq(Findings)
+    }
+}
+
 /// Why a report was not merged.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Rejected {
@@ -131,10 +265,10 @@ pub struct HostEntry {
     pub fail: u32,
     /// Its warnings.
     pub warn: u32,
-    /// Findings per rule id.
+    /// Findings per rule id, in name order.
     #[serde(serialize_with = "as_map")]
     pub rules: Vec<(Arc<str>, u32)>,
-    /// Private keys per algorithm and size (`ssh-rsa 2048`).
+    /// Private keys per algorithm and size (`ssh-rsa 2048`), in name order.
     #[serde(serialize_with = "as_map")]
     pub keys: Vec<(Arc<str>, u32)>,
 }
@@ -319,13 +453,24 @@ fn precedence(e: &HostEntry) -> impl Ord + '_ {
 /// What the fleet keeps of one report, or why it cannot be merged.
 ///
 /// # Errors
-/// One line: another schema, no usable host id, a time that is not RFC 3339.
+/// One line: another schema, no usable host id, a hostname, OS or user name longer than
+/// [`MAX_NAME_LEN`], a time that is not RFC 3339.
 pub fn entry_of(report: &ReportView<'_>) -> Result<HostEntry, String> {
     if report.schema != REPORT_SCHEMA {
         return Err(format!("schema {:?} is not {REPORT_SCHEMA}", report.schema));
     }
     if report.host.id.is_empty() || report.host.id.len() > 128 {
         return Err("the host id is empty or too long".to_owned());
+    }
+    let user = report.user.label();
+    for (what, name) in [
+        ("hostname", &*report.host.hostname),
+        ("host OS", &*report.host.os),
+        ("user name", &user),
+    ] {
+        if let Some(e) = too_long(what, name) {
+            return Err(e);
+        }
     }
     let at = time::OffsetDateTime::parse(
         &report.generated_at,
@@ -337,41 +482,19 @@ pub fn entry_of(report: &ReportView<'_>) -> Result<HostEntry, String> {
             report.generated_at
         )
     })?;
-    let mut entry = HostEntry {
+    let pairs =
+        |t: &Tally| -> Vec<(Arc<str>, u32)> { t.iter().map(|(k, n)| (Arc::from(k), n)).collect() };
+    Ok(HostEntry {
         host_id: report.host.id.to_string(),
         hostname: report.host.hostname.to_string(),
         os: Arc::from(&*report.host.os),
-        user: report.user.label(),
+        user,
         generated_at: at.unix_timestamp(),
-        fail: 0,
-        warn: 0,
-        rules: Vec::new(),
-        keys: Vec::new(),
-    };
-    for f in &report.findings {
-        match &*f.severity {
-            "fail" => entry.fail += 1,
-            "warn" => entry.warn += 1,
-            _ => {}
-        }
-        count(&mut entry.rules, &f.rule);
-    }
-    for k in report.keys.iter().filter(|k| k.kind == "private") {
-        let label = match (&k.algorithm, k.bits) {
-            (Some(a), Some(b)) => format!("{a} {b}"),
-            (Some(a), None) => a.to_string(),
-            (None, _) => "unknown".to_owned(),
-        };
-        count(&mut entry.keys, &label);
-    }
-    Ok(entry)
-}
-
-fn count(pairs: &mut Vec<(Arc<str>, u32)>, name: &str) {
-    match pairs.iter_mut().find(|(k, _)| &**k == name) {
-        Some((_, n)) => *n += 1,
-        None => pairs.push((Arc::from(name), 1)),
-    }
+        fail: report.findings.fail,
+        warn: report.findings.warn,
+        rules: pairs(&report.findings.rules),
+        keys: pairs(&report.keys.kinds),
+    })
 }
 
 /// One rule across the fleet.
@@ -565,6 +688,87 @@ mod tests {
         );
         assert_eq!(s.keys["ssh-rsa 1024"], 3, "private keys only");
         assert_eq!(s.keys["ssh-ed25519 256"], 3);
+    }
+
+    #[test]
+    fn keys_and_findings_are_counted_while_parsing_with_bounded_names() {
+        let parse = |v: serde_json::Value| {
+            serde_json::from_str::<ReportView<'_>>(Box::leak(v.to_string().into_boxed_str()))
+                .map_err(|e| e.to_string())
+        };
+        let base = |keys: serde_json::Value, findings: serde_json::Value| {
+            serde_json::json!({
+                "schema": REPORT_SCHEMA,
+                "host": {"id": "h", "hostname": "h.example", "os": "Debian"},
+                "user": {"name": "u"},
+                "generated_at": "2026-11-20T00:00:00Z",
+                "keys": keys,
+                "findings": findings,
+            })
+        };
+        let r = parse(base(
+            serde_json::json!([{}, {"kind": "public", "algorithm": "x"},
+                {"kind": "private", "algorithm": "ssh-rsa", "bits": 2048},
+                {"kind": "private", "algorithm": "ssh-rsa", "bits": 2048},
+                {"kind": "private"}]),
+            serde_json::json!([{"rule": "z-rule", "severity": "warn"},
+                {"rule": "a-rule", "severity": "fail"},
+                {"rule": "z-rule", "severity": "info"}]),
+        ))
+        .unwrap();
+        let e = entry_of(&r).unwrap();
+        assert_eq!((e.fail, e.warn), (1, 1));
+        let names = |v: &[(Arc<str>, u32)]| -> Vec<(String, u32)> {
+            v.iter().map(|(k, n)| (k.to_string(), *n)).collect()
+        };
+        assert_eq!(
+            names(&e.rules),
+            [("a-rule".to_owned(), 1), ("z-rule".to_owned(), 2)],
+            "in name order"
+        );
+        assert_eq!(
+            names(&e.keys),
+            [("ssh-rsa 2048".to_owned(), 2), ("unknown".to_owned(), 1)]
+        );
+
+        let rules: Vec<serde_json::Value> = (0..=MAX_NAMES)
+            .map(|i| serde_json::json!({"rule": format!("r{i}"), "severity": "warn"}))
+            .collect();
+        let err = parse(base(serde_json::json!([]), rules.into())).unwrap_err();
+        assert!(err.starts_with("more than 256 different rule ids"), "{err}");
+        let kinds: Vec<serde_json::Value> = (0..=MAX_NAMES)
+            .map(|i| serde_json::json!({"kind": "private", "algorithm": format!("a{i}")}))
+            .collect();
+        let err = parse(base(kinds.into(), serde_json::json!([]))).unwrap_err();
+        assert!(
+            err.starts_with("more than 256 different key kinds"),
+            "{err}"
+        );
+        let long = "x".repeat(MAX_NAME_LEN + 1);
+        let err = parse(base(
+            serde_json::json!([]),
+            serde_json::json!([{"rule": long, "severity": "warn"}]),
+        ))
+        .unwrap_err();
+        assert!(err.starts_with("a rule id of 257 bytes"), "{err}");
+        let err = parse(base(
+            serde_json::json!([{"kind": "private", "algorithm": long}]),
+            serde_json::json!([]),
+        ))
+        .unwrap_err();
+        assert!(err.starts_with("a key algorithm of 257 bytes"), "{err}");
+        let err = parse(base(serde_json::json!({}), serde_json::json!([]))).unwrap_err();
+        assert!(
+            err.starts_with("invalid type: map, expected a list of keys"),
+            "{err}"
+        );
+
+        let mut r = parse(base(serde_json::json!([]), serde_json::json!([]))).unwrap();
+        r.host.hostname = Cow::Owned(long.clone());
+        assert_eq!(
+            entry_of(&r).unwrap_err(),
+            "a hostname of 257 bytes (at most 256)"
+        );
     }
 
     #[test]

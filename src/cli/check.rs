@@ -1,7 +1,6 @@
 //! `keycheck check`: scan, judge, render, and pick the exit code.
 
 use std::io::Write as _;
-use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -79,16 +78,17 @@ pub(super) fn run(args: &CheckArgs) -> Result<ExitCode> {
 /// bar on a terminal. Key bytes are read again into memory wiped on drop and dropped as
 /// soon as the audit is over; the outcome never names the passphrase.
 fn audit_passphrases(inventory: &mut Inventory, budget: Duration) {
-    let targets: Vec<String> = inventory
+    let targets: Vec<(String, bool)> = inventory
         .keys
         .iter()
-        .filter(|k| k.facts.kind == Kind::Private && k.facts.encrypted && !k.file.path_escaped)
-        .map(|k| k.path.clone())
+        .filter(|k| k.facts.kind == Kind::Private && k.facts.encrypted)
+        .map(|k| (k.path.clone(), k.file.path_escaped))
         .collect();
     let mut paths = Vec::new();
     let mut keys = Vec::new();
-    for path in targets {
-        match scan::read_key_file(Path::new(&path)) {
+    for (path, escaped) in targets {
+        // A name shown with escapes (not UTF-8, control characters) is read by its bytes.
+        match scan::read_key_file(&scan::path_from_display(&path, escaped)) {
             Ok(bytes) => {
                 paths.push(path);
                 keys.push(bytes);

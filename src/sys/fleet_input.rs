@@ -102,10 +102,14 @@ pub fn read_into(
             reason: e.to_string(),
         })?;
         if meta.is_dir() {
-            list_reports(path, &mut files).map_err(|e| InputError {
+            let mut unlisted = Vec::new();
+            list_reports(path, &mut files, &mut unlisted).map_err(|e| InputError {
                 path: path.display().to_string(),
                 reason: e.to_string(),
             })?;
+            for (source, reason) in unlisted {
+                fleet.reject(&source, reason);
+            }
         } else if path.extension().is_some_and(|e| e == "ndjson") {
             streams.push(path.clone());
         } else {
@@ -122,14 +126,45 @@ pub fn read_into(
     Ok(counts)
 }
 
-/// Every `*.json` file below `dir` (symlinks not followed into directories).
-fn list_reports(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+/// Every `*.json` file below `dir` (symlinks not followed into directories). What below
+/// `dir` cannot be listed (a subdirectory without permission, an entry that vanished)
+/// goes to `unlisted` as (path, reason): the reports elsewhere are still merged, and the
+/// ones it may hold are named as not read.
+///
+/// # Errors
+/// When `dir` itself cannot be listed.
+fn list_reports(
+    dir: &Path,
+    out: &mut Vec<PathBuf>,
+    unlisted: &mut Vec<(String, String)>,
+) -> std::io::Result<()> {
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d)? {
-            let entry = entry?;
-            let ft = entry.file_type()?;
-            let path = entry.path();
+        let entries = match std::fs::read_dir(&d) {
+            Ok(entries) => entries,
+            Err(e) if d != dir => {
+                unlisted.push((
+                    d.display().to_string(),
+                    format!(
+                        "directory not read ({}): the reports in it are not merged",
+                        scan::describe_io(&e)
+                    ),
+                ));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let (ft, path) = match entry.and_then(|e| Ok((e.file_type()?, e.path()))) {
+                Ok(found) => found,
+                Err(e) => {
+                    unlisted.push((
+                        d.display().to_string(),
+                        format!("an entry could not be read: {}", scan::describe_io(&e)),
+                    ));
+                    continue;
+                }
+            };
             if ft.is_dir() {
                 stack.push(path);
             } else if path.extension().is_some_and(|e| e == "json") {
@@ -375,6 +410,6 @@ fn describe(error: &ReadError, max: u64) -> String {
     match error {
         ReadError::Io(e) => scan::describe_io(e),
         ReadError::NotRegular(kind) => format!("not a regular file ({kind})"),
-        ReadError::TooLarge => format!("more than the {max} bytes a report may have"),
+        ReadError::TooLarge => format!("larger than the limit of {max} bytes; not read"),
     }
 }

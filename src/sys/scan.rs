@@ -4,9 +4,13 @@
 //! FIFO, socket or device named like a key is never opened; files are opened
 //! non-blocking and the opened descriptor is checked again (a file swapped for a FIFO
 //! between the two checks is caught); at most `max_file_size` bytes are read; directory
-//! loops through symlinks are detected by device and inode; permission denied, vanished
-//! files become per-file entries and the scan goes on; a name that is not UTF-8 is shown
-//! with escapes (and marked `path_escaped`) and examined like any other.
+//! loops through symlinks are detected by device and inode, and a directory that holds
+//! the root being walked (a symlink to `/`, to the home, to `..`; a bind mount of one) or
+//! that sits on a kernel pseudo file system (`/proc`, `/sys`) is not entered, since
+//! walking it would read the whole machine; permission denied, vanished
+//! files become per-file entries and the scan goes on; a name that is not UTF-8 or holds
+//! a control character is shown with escapes (and marked `path_escaped`) and examined
+//! like any other.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{File, Metadata};
@@ -81,6 +85,8 @@ pub fn scan_cached(
         seen_dirs: HashSet::new(),
         seen_files: BTreeMap::new(),
         cache,
+        holders: HashSet::new(),
+        pseudo_root: false,
     };
     for root in roots {
         let display = display_path(root);
@@ -93,6 +99,8 @@ pub fn scan_cached(
                 path: display.clone(),
                 file: file_facts(&meta, root),
             });
+            scanner.holders = holders_of(root, &meta);
+            scanner.pseudo_root = pseudo_filesystem(root).is_some();
             scanner.walk(root, &display, &meta, 0);
         } else {
             scanner.visit(root, display, &meta);
@@ -232,6 +240,12 @@ struct Scanner<'c> {
     seen_dirs: HashSet<(u64, u64)>,
     /// (device, inode) of every file read, and the path it was first read at.
     seen_files: BTreeMap<(u64, u64), String>,
+    /// (device, inode) of every directory that holds the root being walked: entering
+    /// one (through a symlink or a bind mount) would walk the root's whole ancestry.
+    holders: HashSet<(u64, u64)>,
+    /// The root being walked is itself on a pseudo file system (asked for by name), so
+    /// the directories below it may be too.
+    pseudo_root: bool,
 }
 
 impl Scanner<'_> {
@@ -250,6 +264,20 @@ impl Scanner<'_> {
     }
 
     fn walk(&mut self, dir: &Path, display: &str, meta: &Metadata, depth: usize) {
+        if self.holders.contains(&(meta.dev(), meta.ino())) {
+            return self.error(
+                display.to_owned(),
+                "contains the directory being scanned (a symlink or mount back up the tree); not entered",
+            );
+        }
+        if !self.pseudo_root {
+            if let Some(fs) = pseudo_filesystem(dir) {
+                return self.error(
+                    display.to_owned(),
+                    format!("on {fs}, a kernel pseudo file system; not entered"),
+                );
+            }
+        }
         if !self.seen_dirs.insert((meta.dev(), meta.ino())) {
             self.error(
                 display.to_owned(),
@@ -445,6 +473,56 @@ impl Scanner<'_> {
     }
 }
 
+/// The (device, inode) of every directory above `root` (whose metadata is `meta`), by
+/// its path as given and by its real path: the directories a walk of `root` must not
+/// enter again through a symlink or a bind mount, since each holds `root` itself.
+fn holders_of(root: &Path, meta: &Metadata) -> HashSet<(u64, u64)> {
+    let own = (meta.dev(), meta.ino());
+    let given = std::path::absolute(root).ok();
+    let real = std::fs::canonicalize(root).ok();
+    given
+        .iter()
+        .chain(real.iter())
+        .flat_map(|p| p.ancestors().skip(1))
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| (m.dev(), m.ino()))
+        .filter(|id| *id != own)
+        .collect()
+}
+
+/// The name of the kernel pseudo file system `dir` is on, if it is one: `/proc` (whose
+/// `self/root` leads back to `/`), `/sys`, cgroups, debugfs, autofs (entering may mount
+/// a network share) and the like. Their trees are endless or huge and hold no keys.
+#[cfg(target_os = "linux")]
+fn pseudo_filesystem(dir: &Path) -> Option<&'static str> {
+    // statfs(2) f_type magic numbers, from linux/magic.h.
+    let name = match i128::from(rustix::fs::statfs(dir).ok()?.f_type) {
+        0x9fa0 => "proc",
+        0x6265_6572 => "sysfs",
+        0x6462_6720 => "debugfs",
+        0x7472_6163 => "tracefs",
+        0x7363_6673 => "securityfs",
+        0x0027_e0eb => "cgroup",
+        0x6367_7270 => "cgroup2",
+        0x1cd1 => "devpts",
+        0xcafe_4a11 => "bpf",
+        0x6265_6570 => "configfs",
+        0x6165_676c => "pstore",
+        0xde5e_81e4 => "efivarfs",
+        0x6573_5543 => "fusectl",
+        0x4249_4e4d => "binfmt_misc",
+        0x0187 => "autofs",
+        _ => return None,
+    };
+    Some(name)
+}
+
+/// Other systems have no `/proc` to loop through.
+#[cfg(not(target_os = "linux"))]
+fn pseudo_filesystem(_dir: &Path) -> Option<&'static str> {
+    None
+}
+
 /// Completes a private key's facts from the public key file `pub_path` beside it.
 ///
 /// A key that hides its public part (encrypted legacy PEM, encrypted PKCS#8, encrypted
@@ -584,7 +662,7 @@ pub(crate) fn file_facts(meta: &Metadata, path: &Path) -> FileFacts {
         mode: meta.mode() & 0o7777,
         owner: meta.uid(),
         modified,
-        path_escaped: std::str::from_utf8(path.as_os_str().as_bytes()).is_err(),
+        path_escaped: needs_escapes(path.as_os_str().as_bytes()),
     }
 }
 
@@ -630,18 +708,38 @@ pub(crate) fn describe_io(e: &io::Error) -> String {
     }
 }
 
-/// A path as text. A UTF-8 path is shown as it is; in any other, bytes that are not UTF-8
-/// are shown as `\xNN` and backslashes as `\\`, so the text is unambiguous and a bash
-/// `$'...'` string of it names the real file.
+/// Returns true if and only if [`display_path`] shows the path `bytes` with escapes: it
+/// is not UTF-8, or it holds a control character (C0, DEL or C1). A terminal acts on
+/// those (an escape sequence in a file name could recolour the screen, retitle the
+/// window or move the cursor), and a newline would split a line of output in two.
+#[must_use]
+pub fn needs_escapes(bytes: &[u8]) -> bool {
+    std::str::from_utf8(bytes).map_or(true, |text| text.chars().any(char::is_control))
+}
+
+/// A path as text. A path that is UTF-8 without control characters is shown as it is; in
+/// any other ([`needs_escapes`]), bytes that are not UTF-8 and the bytes of control
+/// characters are shown as `\xNN` and backslashes as `\\`, so the text is unambiguous,
+/// inert on a terminal, and a bash `$'...'` string of it names the real file.
 #[must_use]
 pub fn display_path(path: &Path) -> String {
     let bytes = path.as_os_str().as_bytes();
-    if let Ok(text) = std::str::from_utf8(bytes) {
-        return text.to_owned();
+    if !needs_escapes(bytes) {
+        return String::from_utf8_lossy(bytes).into_owned();
     }
     let mut out = String::new();
     for chunk in bytes.utf8_chunks() {
-        out.push_str(&chunk.valid().replace('\\', "\\\\"));
+        for c in chunk.valid().chars() {
+            if c == '\\' {
+                out.push_str("\\\\");
+            } else if c.is_control() {
+                for b in c.encode_utf8(&mut [0; 4]).bytes() {
+                    out.push_str(&format!("\\x{b:02x}"));
+                }
+            } else {
+                out.push(c);
+            }
+        }
         for b in chunk.invalid() {
             out.push_str(&format!("\\x{b:02x}"));
         }
@@ -700,12 +798,21 @@ mod tests {
             b"/h/a\\b\xff/x\\x41",
             b"/h/\xc3(",
             b"\\",
+            b"/h/id\nnew\\line",
+            b"/h/id_\x1b]0;title\x07",
+            "/h/c1\u{9b}31m \u{e9}".as_bytes(),
         ] {
             let path = Path::new(std::ffi::OsStr::from_bytes(raw));
             let shown = display_path(path);
-            let escaped = std::str::from_utf8(raw).is_err();
+            let escaped = needs_escapes(raw);
             assert_eq!(path_from_display(&shown, escaped), path, "{shown}");
+            assert!(!shown.chars().any(char::is_control), "{shown:?}");
         }
+        assert_eq!(
+            display_path(Path::new("/h/a\nb\u{9b}\u{e9}")),
+            "/h/a\\x0ab\\xc2\\x9b\u{e9}"
+        );
+        assert_eq!(display_path(Path::new("/h/a\\b c")), "/h/a\\b c");
     }
 
     fn scan_round(roots: &[PathBuf], cache: &mut InspectCache) -> Inventory {
