@@ -623,3 +623,37 @@ fn a_key_of_another_user_is_not_rewritten_and_links_are_followed_to_the_key() {
         Some(&*public)
     );
 }
+
+#[test]
+fn keys_with_names_that_are_not_plain_text_are_fixed_and_undone() {
+    use std::os::unix::ffi::OsStrExt as _;
+    let home = Home::new();
+    let mut keys = Vec::new();
+    for name in [&b"id_\xff"[..], b"id_\x1b[31m"] {
+        let path = home.ssh().join(std::ffi::OsStr::from_bytes(name));
+        let out = std::process::Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-C", "odd", "-f"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        keys.push((path.clone(), fs::read(&path).unwrap()));
+    }
+
+    let mut term = home.keycheck_in_terminal(&["fix", "--yes"]);
+    type_new_passphrase(&mut term);
+    type_new_passphrase(&mut term);
+    let (code, screen) = term.exit();
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains("~/.ssh/id_\\xff"), "{screen}");
+    for (path, before) in &keys {
+        assert_ne!(&fs::read(path).unwrap(), before, "{}", path.display());
+        assert_eq!(support::ssh_keygen_y(path, ""), None, "{}", path.display());
+    }
+
+    let out = home.keycheck(&["fix", "--undo", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    for (path, before) in &keys {
+        assert_eq!(&fs::read(path).unwrap(), before, "{}", path.display());
+    }
+}

@@ -50,6 +50,9 @@ pub enum Change {
     Chmod {
         /// The file or directory.
         path: String,
+        /// `path` holds `\\xNN` escapes (see `sys::scan::path_from_display`).
+        #[serde(default, skip_serializing_if = "is_false")]
+        escaped: bool,
         /// Its mode before.
         from: u32,
         /// Its mode after.
@@ -59,6 +62,9 @@ pub enum Change {
     Rewrite {
         /// The key file.
         path: String,
+        /// `path` holds `\\xNN` escapes (see `sys::scan::path_from_display`).
+        #[serde(default, skip_serializing_if = "is_false")]
+        escaped: bool,
         /// The original's file name in the backup set.
         backup: String,
         /// The original's mode (permission bits).
@@ -75,6 +81,11 @@ pub enum Change {
         /// The new private key.
         new_path: String,
     },
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// SHA-256 of `bytes`, lowercase hex.
@@ -107,6 +118,8 @@ pub enum Undo {
     SetMode {
         /// The file or directory.
         path: String,
+        /// `path` holds `\\xNN` escapes.
+        escaped: bool,
         /// The mode it had.
         mode: u32,
     },
@@ -115,6 +128,8 @@ pub enum Undo {
     Restore {
         /// The key file.
         path: String,
+        /// `path` holds `\\xNN` escapes.
+        escaped: bool,
         /// The backup's file name in the set.
         backup: String,
         /// Its mode.
@@ -135,9 +150,15 @@ pub enum Undo {
 #[must_use]
 pub fn undo(change: &Change, current: &Current) -> Undo {
     match change {
-        Change::Chmod { path, from, to } => match current {
+        Change::Chmod {
+            path,
+            escaped,
+            from,
+            to,
+        } => match current {
             Current::Present { mode, .. } if mode == to => Undo::SetMode {
                 path: path.clone(),
+                escaped: *escaped,
                 mode: *from,
             },
             Current::Present { mode, .. } if mode == from => Undo::Leave {
@@ -158,6 +179,7 @@ pub fn undo(change: &Change, current: &Current) -> Undo {
         },
         Change::Rewrite {
             path,
+            escaped,
             backup,
             mode,
             sha256_before,
@@ -175,6 +197,7 @@ pub fn undo(change: &Change, current: &Current) -> Undo {
             }
             Undo::Restore {
                 path: path.clone(),
+                escaped: *escaped,
                 backup: backup.clone(),
                 mode: *mode,
                 keep_current: matches!(current, Current::Present { .. })
@@ -196,6 +219,7 @@ mod tests {
     fn rewrite() -> Change {
         Change::Rewrite {
             path: "/h/.ssh/id".to_owned(),
+            escaped: false,
             backup: "1-id".to_owned(),
             mode: 0o600,
             sha256_before: sha256_hex(b"before"),
@@ -214,6 +238,7 @@ mod tests {
     fn a_rewrite_is_restored_and_a_later_change_kept_first() {
         let restore = |keep| Undo::Restore {
             path: "/h/.ssh/id".to_owned(),
+            escaped: false,
             backup: "1-id".to_owned(),
             mode: 0o600,
             keep_current: keep,
@@ -231,6 +256,7 @@ mod tests {
     fn a_mode_goes_back_only_if_nobody_changed_it_since() {
         let c = Change::Chmod {
             path: "/h/.ssh".to_owned(),
+            escaped: false,
             from: 0o777,
             to: 0o755,
         };
@@ -238,6 +264,7 @@ mod tests {
             undo(&c, &present(0o755, b"")),
             Undo::SetMode {
                 path: "/h/.ssh".to_owned(),
+                escaped: false,
                 mode: 0o777
             }
         );

@@ -580,6 +580,7 @@ mod tests {
         assert_eq!(mode(&set.dir().join(&name)), 0o600);
         set.record(Change::Chmod {
             path: "/h/.ssh/id".to_owned(),
+            escaped: false,
             from: 0o644,
             to: 0o600,
         })

@@ -194,6 +194,7 @@ impl<'a> Runner<'a> {
         self.signals.clone().critical(|| {
             self.backups.record(Change::Chmod {
                 path: scan::display_path(&path),
+                escaped: scan::needs_escapes(path.as_os_str().as_encoded_bytes()),
                 from: now,
                 to: new,
             })?;
@@ -298,6 +299,7 @@ impl<'a> Runner<'a> {
         }
         self.backups.record(Change::Rewrite {
             path: scan::display_path(real),
+            escaped: scan::needs_escapes(real.as_os_str().as_encoded_bytes()),
             backup: kept.to_owned(),
             mode: key.mode,
             sha256_before: key.sha256.to_owned(),

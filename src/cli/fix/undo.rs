@@ -34,11 +34,14 @@ pub(super) fn run(state_dir: &Path, yes: bool) -> Result<ExitCode> {
         .changes
         .iter()
         .rev()
-        .map(|change| backup::undo(change, &fix_files::current(&real_path(path_of(change)))))
+        .map(|change| {
+            let (path, escaped) = path_of(change);
+            backup::undo(change, &fix_files::current(&real_path(path, escaped)))
+        })
         .collect();
     for decision in &decisions {
         match decision {
-            Undo::SetMode { path, mode } => {
+            Undo::SetMode { path, mode, .. } => {
                 println!("  chmod {path} back to {}", format_mode(*mode));
             }
             Undo::Restore {
@@ -84,38 +87,39 @@ pub(super) fn run(state_dir: &Path, yes: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The path a change is about.
-fn path_of(change: &Change) -> &str {
+/// The path a change is about, and whether it holds `\\xNN` escapes.
+fn path_of(change: &Change) -> (&str, bool) {
     match change {
-        Change::Chmod { path, .. } | Change::Rewrite { path, .. } => path,
-        Change::Replace { new_path, .. } => new_path,
+        Change::Chmod { path, escaped, .. } | Change::Rewrite { path, escaped, .. } => {
+            (path, *escaped)
+        }
+        Change::Replace { new_path, .. } => (new_path, false),
     }
 }
 
-/// The real path of a path recorded as `sys::scan::display_path` shows it: escaped only
-/// when that is what the escaping of a path that is not UTF-8 gives back.
-fn real_path(text: &str) -> PathBuf {
-    let unescaped = scan::path_from_display(text, true);
-    if unescaped.to_str().is_none() && scan::display_path(&unescaped) == text {
-        unescaped
-    } else {
-        PathBuf::from(text)
-    }
+/// The real path of a path recorded as `sys::scan::display_path` shows it.
+fn real_path(text: &str, escaped: bool) -> PathBuf {
+    scan::path_from_display(text, escaped)
 }
 
 fn carry_out(decision: &Undo, dir: &Path, next: usize) -> Result<()> {
     match decision {
-        Undo::SetMode { path, mode } => {
-            fix_files::set_mode(&real_path(path), *mode)?;
+        Undo::SetMode {
+            path,
+            escaped,
+            mode,
+        } => {
+            fix_files::set_mode(&real_path(path, *escaped), *mode)?;
             println!("  done: {path} is {} again", format_mode(*mode));
         }
         Undo::Restore {
             path,
+            escaped,
             backup,
             mode,
             keep_current,
         } => {
-            let real = real_path(path);
+            let real = real_path(path, *escaped);
             let original = fix_files::read_backup(dir, backup)?;
             if *keep_current {
                 let now = scan::read_key_file(&real)
@@ -153,19 +157,4 @@ fn confirm() -> Result<bool> {
         line.trim().to_ascii_lowercase().as_str(),
         "y" | "yes"
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn recorded_paths_map_back_to_the_files() {
-        use std::os::unix::ffi::OsStrExt as _;
-        let odd = Path::new(std::ffi::OsStr::from_bytes(b"/h/.ssh/k\xff"));
-        assert_eq!(real_path(&scan::display_path(odd)), odd);
-        // A UTF-8 name that merely looks escaped is taken as it is.
-        assert_eq!(real_path("/h/.ssh/k\\x41"), Path::new("/h/.ssh/k\\x41"));
-        assert_eq!(real_path("/h/.ssh/id"), Path::new("/h/.ssh/id"));
-    }
 }
