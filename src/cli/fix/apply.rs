@@ -359,7 +359,7 @@ impl<'a> Runner<'a> {
         match scan::read_key_file(new_pub) {
             Ok(bytes) => println!(
                 "   its public key ({new_short}.pub):\n     {}",
-                String::from_utf8_lossy(&bytes).trim()
+                printable(String::from_utf8_lossy(&bytes).trim())
             ),
             Err(reason) => println!("   {}: {reason}", new_pub.display()),
         }
@@ -370,7 +370,10 @@ impl<'a> Runner<'a> {
             .find(|k| k.path == old)
             .and_then(|k| k.facts.comment.clone());
         if let Some(comment) = comment.filter(|c| !c.is_empty()) {
-            println!("   the old key's comment, a hint of where it is used: {comment}");
+            println!(
+                "   the old key's comment, a hint of where it is used: {}",
+                printable(&comment)
+            );
         }
         let entries = self.identity_file_entries(old);
         println!("   to move over to it:");
@@ -421,7 +424,8 @@ impl<'a> Runner<'a> {
                 };
                 Some(format!(
                     "{at}: IdentityFile {} (Host {})",
-                    f.written, h.host
+                    printable(&f.written),
+                    printable(&h.host)
                 ))
             })
             .collect();
@@ -429,6 +433,20 @@ impl<'a> Runner<'a> {
         entries.dedup();
         entries
     }
+}
+
+/// `text` with control characters shown as `\\u{NN}`: a key's comment is the file's,
+/// and must not drive the terminal.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// `path` with `suffix` added to its file name.
@@ -541,5 +559,17 @@ impl Signals {
     /// A signal came while held.
     fn caught(&self) -> bool {
         self.caught.load(Ordering::SeqCst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn comments_cannot_drive_the_terminal() {
+        assert_eq!(super::printable("me@laptop"), "me@laptop");
+        assert_eq!(
+            super::printable("a\u{1b}]0;owned\u{7}\nb"),
+            "a\\u{1b}]0;owned\\u{7}\\u{a}b"
+        );
     }
 }
