@@ -104,9 +104,25 @@ pub fn require_tool(tool: &str, packages: &str) {
 
 /// Runs a command with stdin closed (so no tool ever waits for a passphrase prompt).
 pub fn run(cmd: &mut Command) -> Output {
-    cmd.stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+    cmd.stdin(Stdio::null());
+    retry_busy(|| cmd.output()).unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+}
+
+/// Runs `start` again while it fails with "text file busy": a program just copied (see
+/// [`test_binary_for_nobody`]) stays busy while any child forked by another test thread
+/// still holds the copy's write descriptor, until that child's exec closes it.
+pub fn retry_busy<T>(mut start: impl FnMut() -> std::io::Result<T>) -> std::io::Result<T> {
+    const ETXTBSY: i32 = 26;
+    let mut tries = 0;
+    loop {
+        match start() {
+            Err(e) if e.raw_os_error() == Some(ETXTBSY) && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Runs a command with `input` on stdin.
@@ -975,12 +991,11 @@ pub fn keycheck(home: &Path) -> Command {
 /// still running after `deadline`.
 pub fn run_with_deadline(cmd: &mut Command, deadline: Duration) -> RunResult {
     let started = Instant::now();
-    let mut child = cmd
-        .stdin(Stdio::null())
+    cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+        .stderr(Stdio::piped());
+    let mut child =
+        retry_busy(|| cmd.spawn()).unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
     let mut stdout = child.stdout.take().expect("piped stdout");
     let mut stderr = child.stderr.take().expect("piped stderr");
     let out_reader = std::thread::spawn(move || {
