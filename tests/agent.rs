@@ -62,6 +62,20 @@ impl RunningAgent {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// Returns true once the agent's log holds `text`, false if it does not within
+    /// `WAIT` (the agent acts before it writes the line: a test that saw the action
+    /// may be ahead of the log).
+    fn logged(&self, text: &str) -> bool {
+        let started = Instant::now();
+        while started.elapsed() < WAIT {
+            if self.log().contains(text) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
     /// Waits until the state written by this agent satisfies `pred`; fails the test with
     /// the agent's log after `timeout`.
     fn wait_for(&self, what: &str, timeout: Duration, pred: impl Fn(&Value) -> bool) -> Value {
@@ -321,11 +335,7 @@ fn a_broken_policy_edit_keeps_the_last_good_policy() {
     agent.wait_for("the built-in policy once the file is gone", WAIT, |s| {
         s["policy_problem"].is_null() && !has_finding(s, &key, "rsa-below-minimum")
     });
-    assert!(
-        agent.log().contains("policy not reloaded"),
-        "{}",
-        agent.log()
-    );
+    assert!(agent.logged("policy not reloaded"), "{}", agent.log());
 }
 
 #[test]
@@ -342,7 +352,7 @@ fn sighup_reloads_and_rechecks() {
     agent.wait_for("a check after SIGHUP", WAIT, |s| {
         s["updated_at"] != first["updated_at"]
     });
-    assert!(agent.log().contains("SIGHUP: reloading the policy"));
+    assert!(agent.logged("SIGHUP: reloading the policy"));
 }
 
 #[test]
@@ -459,7 +469,7 @@ fn keys_are_removed_from_a_real_ssh_agent_when_the_window_passes() {
     assert!(text.contains(" early  first seen "), "{text}");
     wait_empty(&ssh_agent, "the first key after its window", &agent);
     assert!(
-        agent.log().contains("key removed from its agent"),
+        agent.logged("key removed from its agent"),
         "{}",
         agent.log()
     );
@@ -682,7 +692,7 @@ fn a_locked_screen_clears_the_agent_when_the_policy_says_so() {
         "boolean:true",
     ]));
     wait_empty(&ssh_agent, "both keys after the lock", &agent);
-    assert!(agent.log().contains("the screen locked"), "{}", agent.log());
+    assert!(agent.logged("the screen locked"), "{}", agent.log());
     drop(agent);
     desktop.close();
 }
