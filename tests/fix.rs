@@ -369,6 +369,9 @@ fn killing_fix_at_the_passphrase_prompt_leaves_the_key_intact() {
         .status()
         .unwrap();
     assert!(killed.success());
+    // Reaped by the pane's shell (so its descriptors and lock are gone).
+    let (code, screen) = term.exit();
+    assert_eq!(code, 128 + 9, "{screen}");
     drop(term); // hangs up on ssh-keygen too
     assert_eq!(fs::read(&key).unwrap(), before, "the original is intact");
     assert!(
