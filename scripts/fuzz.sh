@@ -11,19 +11,20 @@
 # when missing (scripts/cargo-tools.sh).
 #
 # Builds: `run` builds optimised with AddressSanitizer and debug assertions (cargo-fuzz's
-# default, the best bug-finding per second). `smoke` builds `--dev -s none` (opt-level 1,
+# default, the best bug-finding per second). `smoke` builds `--dev -s none` (unoptimised,
 # debug assertions and overflow checks on, no ASan): keycheck forbids unsafe code, so ASan
 # finds little there that a panic would not, and the smoke's time goes into building.
 #
 # Corpora: seeds are written on every run by fuzz/seed.py (from tests/fixtures and keys
-# made with ssh-keygen, openssl and puttygen) into fuzz/target/seeds/TARGET; what the fuzzer
-# adds goes to fuzz/corpus/TARGET (kept between runs, not committed). A crash, a timeout
+# made with ssh-keygen, openssl and puttygen) into a temporary directory; what `run`
+# adds goes to fuzz/corpus/TARGET (kept between runs, not committed; `smoke` starts from
+# the seeds alone each time). A crash, a timeout
 # or an out-of-memory stops the run non-zero and prints the input's path
 # (fuzz/artifacts/TARGET/...); reproduce it with
 # `RUSTC_BOOTSTRAP=1 cargo fuzz run TARGET PATH` (add `--dev -s none` for a smoke crash),
 # and keep it as a test in tests/fuzz_regressions.rs.
 #
-# Environment: FUZZ_SMOKE_SECONDS (default 6) per target in smoke; FUZZ_RSS_MB (default
+# Environment: FUZZ_SMOKE_SECONDS (default 5) per target in smoke; FUZZ_RSS_MB (default
 # 2048) and FUZZ_TIMEOUT (seconds one input may take, default 10).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,7 +56,7 @@ list)
     exit 0
     ;;
 smoke)
-    seconds=${FUZZ_SMOKE_SECONDS:-6}
+    seconds=${FUZZ_SMOKE_SECONDS:-5}
     build=(--dev -s none)
     targets=("${all_targets[@]}")
     ;;
@@ -84,28 +85,35 @@ if ! cargo fuzz build --fuzz-dir fuzz "${build[@]}"; then
 fi
 built=$(date +%s)
 
-seeds=$root/fuzz/target/seeds
-rm -rf "$seeds"
-python3 fuzz/seed.py "$seeds"
-
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
+seeds=$logs/seeds
+python3 fuzz/seed.py "$seeds"
 failed=()
 summary=()
 for t in "${targets[@]}"; do
-    mkdir -p "$root/fuzz/corpus/$t" "$root/fuzz/artifacts/$t" "$seeds/$t"
+    corpus=$root/fuzz/corpus/$t
+    if [ "$mode" = smoke ]; then
+        # The seeds and what a few seconds add, not the corpus long runs grew here (its
+        # thousands of inputs would take minutes to replay in the unoptimised build).
+        corpus=$root/fuzz/target/smoke-corpus/$t
+        rm -rf "$corpus"
+    fi
+    mkdir -p "$corpus" "$root/fuzz/artifacts/$t" "$seeds/$t"
     log="$logs/$t.log"
     echo "fuzz: $t for ${seconds}s" >&2
     status=0
     # -print_final_stats: stat::number_of_executed_units. -timeout: one input over it is a
     # hang. -rss_limit_mb: a run over it is an out-of-memory. -max_len: reports and
     # policies are text of a few KB; longer inputs only slow the search.
-    cargo fuzz run --fuzz-dir fuzz "${build[@]}" "$t" "$root/fuzz/corpus/$t" "$seeds/$t" -- \
+    cargo fuzz run --fuzz-dir fuzz "${build[@]}" "$t" "$corpus" "$seeds/$t" -- \
         -max_total_time="$seconds" -print_final_stats=1 -timeout="${FUZZ_TIMEOUT:-10}" \
         -rss_limit_mb="${FUZZ_RSS_MB:-2048}" -max_len=16384 -close_fd_mask=1 \
         -artifact_prefix="$root/fuzz/artifacts/$t/" >"$log" 2>&1 || status=$?
-    runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
-    summary+=("$(printf '%-16s %12s executions in %ss' "$t" "${runs:-?}" "$seconds")")
+    stat() { sed -n "s/^stat::$1: *//p" "$log" | tail -n 1; }
+    summary+=("$(printf '%-16s %12s executions in %ss (slowest input %ss, peak RSS %s MB)' \
+        "$t" "$(stat number_of_executed_units)" "$seconds" "$(stat slowest_unit_time_sec)" \
+        "$(stat peak_rss_mb)")")
     if ((status != 0)); then
         failed+=("$t")
         echo "error: fuzz target $t failed (exit $status):" >&2
