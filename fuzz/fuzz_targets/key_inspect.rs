@@ -6,14 +6,18 @@
 //! the quirks and whether OpenSSH loads it may differ).
 #![no_main]
 
-use keycheck::key::Inspection;
+use keycheck::key::{Format, Inspection};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let inspection = keycheck_fuzz::check_key(data);
+    // SSH-1 keys are binary (their magic holds a LF), every other format is text.
     let Inspection::Key(facts) = inspection else {
         return;
     };
+    if facts.format == Format::Ssh1 {
+        return;
+    }
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
