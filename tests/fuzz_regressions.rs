@@ -1,0 +1,95 @@
+//! Inputs the fuzz targets (`fuzz/`, run by `scripts/fuzz.sh`) found crashing, hanging
+//! or exhausting the memory of keycheck's parsers, each fed again to the same parser
+//! with the answer it must give. The inputs live in `tests/fixtures/fuzz/`, named
+//! `TARGET-what`; each test says which target found it and what was wrong.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashSet;
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+
+use keycheck::sshconfig::{Block, ConfigText, IncludedFile};
+
+/// Runs `work` on its own thread and fails if it takes longer than `limit`: a parser
+/// that went quadratic again fails the test instead of hanging it.
+fn within<T: Send + 'static>(limit: Duration, work: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(work());
+    });
+    rx.recv_timeout(limit)
+        .unwrap_or_else(|_| panic!("took longer than {limit:?}"))
+}
+
+/// The `sshconfig` target's reading of its input: parts split at NUL bytes, part 1 the
+/// main file `config`, parts 2 and on the files `f2`, `f3`, ... an `Include` names.
+fn sshconfig_scan(input: &[u8]) -> ConfigText {
+    let text = String::from_utf8_lossy(input);
+    let mut parts = text.split('\0');
+    let _ssh_g = parts.next();
+    let root = parts.next().unwrap_or_default();
+    let files: Vec<(String, String)> = parts
+        .enumerate()
+        .map(|(i, t)| (format!("f{}", i + 2), t.to_owned()))
+        .collect();
+    ConfigText::from_files("config", root, |pattern| {
+        let found: Vec<IncludedFile> = files
+            .iter()
+            .filter(|(name, _)| keycheck::sshconfig::glob_match(pattern, name))
+            .map(|(name, text)| IncludedFile {
+                path: name.clone(),
+                text: Ok(text.clone()),
+            })
+            .collect();
+        if found.is_empty() {
+            Err("no such file".to_owned())
+        } else {
+            Ok(found)
+        }
+    })
+}
+
+// Found by the sshconfig target (out-of-memory, over 2 GB): a 13 KB file whose `Host`
+// line names 1,000 hosts, followed by 2,000 directives and included 20 times. Each
+// directive kept its own copy of the `Host` line's names (40 million strings); a 1 MiB
+// `~/.ssh/config` alone could ask for hundreds of GB. The blocks are now shared.
+#[test]
+fn sshconfig_directives_share_their_host_line() {
+    let input = include_bytes!("fixtures/fuzz/sshconfig-oom-host-blocks");
+    let scan = within(Duration::from_secs(60), move || sshconfig_scan(input));
+    assert_eq!(scan.files.len(), 21, "the main file and 20 includes");
+    let under_hosts: Vec<_> = scan
+        .directives
+        .iter()
+        .filter(|d| d.keyword == "a")
+        .collect();
+    assert_eq!(under_hosts.len(), 20 * 2000);
+    // One `Host` block per reading of the file, shared by the 2,000 directives under it.
+    let mut blocks = HashSet::new();
+    for d in &under_hosts {
+        let block = d.within.last().expect("directive outside its Host block");
+        let Block::Host(names) = &**block else {
+            panic!("directive under {block:?}");
+        };
+        assert_eq!(names.len(), 1000);
+        blocks.insert(Arc::as_ptr(block));
+    }
+    assert_eq!(blocks.len(), 20, "the Host block is copied, not shared");
+    assert_eq!(scan.literal_hosts().len(), 1000);
+}
+
+// Found with the one above: `literal_hosts` looked each name up in the list of
+// names so far, quadratic in the names of a file (a 1 MiB config holds some 150,000:
+// over 10^10 comparisons). It now remembers them in a set. 300,000 names here: minutes
+// the old way, well under a second now.
+#[test]
+fn sshconfig_literal_hosts_are_listed_in_linear_time() {
+    let names: Vec<String> = (0..300_000).map(|i| format!("h{i}")).collect();
+    let config = format!("Host {}\n  User me\nHost h1 h2\n", names.join(" "));
+    let hosts = within(Duration::from_secs(60), move || {
+        ConfigText::from_files("config", &config, |_| Err("none".to_owned())).literal_hosts()
+    });
+    assert_eq!(hosts.len(), 300_000);
+    assert_eq!(hosts[..3], ["h0", "h1", "h2"]);
+}
