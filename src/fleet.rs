@@ -348,29 +348,39 @@ pub fn entry_of(report: &ReportView<'_>) -> Result<HostEntry, String> {
         rules: Vec::new(),
         keys: Vec::new(),
     };
+    let mut index = HashMap::new();
     for f in &report.findings {
         match &*f.severity {
             "fail" => entry.fail += 1,
             "warn" => entry.warn += 1,
             _ => {}
         }
-        count(&mut entry.rules, &f.rule);
+        count(&mut entry.rules, &mut index, &f.rule);
     }
+    index.clear();
     for k in report.keys.iter().filter(|k| k.kind == "private") {
         let label = match (&k.algorithm, k.bits) {
             (Some(a), Some(b)) => format!("{a} {b}"),
             (Some(a), None) => a.to_string(),
             (None, _) => "unknown".to_owned(),
         };
-        count(&mut entry.keys, &label);
+        count(&mut entry.keys, &mut index, &label);
     }
     Ok(entry)
 }
 
-fn count(pairs: &mut Vec<(Arc<str>, u32)>, name: &str) {
-    match pairs.iter_mut().find(|(k, _)| &**k == name) {
-        Some((_, n)) => *n += 1,
-        None => pairs.push((Arc::from(name), 1)),
+/// Counts one more `name` in `pairs` (first seen first). `index` says where each name
+/// already is: a report can hold hundreds of thousands of findings with distinct rule
+/// ids, and looking each up in the list made reading one such report quadratic (a
+/// 4 MB report took minutes).
+fn count(pairs: &mut Vec<(Arc<str>, u32)>, index: &mut HashMap<Arc<str>, usize>, name: &str) {
+    match index.get(name) {
+        Some(&at) => pairs[at].1 += 1,
+        None => {
+            let name: Arc<str> = Arc::from(name);
+            index.insert(Arc::clone(&name), pairs.len());
+            pairs.push((name, 1));
+        }
     }
 }
 

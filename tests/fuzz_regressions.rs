@@ -93,3 +93,27 @@ fn sshconfig_literal_hosts_are_listed_in_linear_time() {
     assert_eq!(hosts.len(), 300_000);
     assert_eq!(hosts[..3], ["h0", "h1", "h2"]);
 }
+
+// Found by reading the fleet code after the two above, then confirmed with the
+// fleet_report target on a crafted 4 MB report of 100,000 findings with distinct rule
+// ids (libFuzzer: timeout after 201 s). `entry_of` looked each finding's rule up in the
+// list of rules so far: quadratic in a report's distinct rule ids, so one hostile report
+// among thousands could stall `keycheck fleet`. 200,000 here: many minutes the old way.
+#[test]
+fn fleet_a_report_with_many_distinct_rules_reads_in_linear_time() {
+    let findings: Vec<String> = (0..200_000)
+        .map(|i| format!(r#"{{"rule":"r{i}","severity":"fail"}}"#))
+        .collect();
+    let report = format!(
+        r#"{{"schema":"keycheck.report/v1","host":{{"id":"h"}},"user":{{"name":"a"}},"generated_at":"2026-11-01T00:00:00Z","findings":[{},{{"rule":"r7","severity":"warn"}}]}}"#,
+        findings.join(",")
+    );
+    let entry = within(Duration::from_secs(60), move || {
+        let view: keycheck::fleet::ReportView = serde_json::from_str(&report).unwrap();
+        keycheck::fleet::entry_of(&view).unwrap()
+    });
+    assert_eq!((entry.fail, entry.warn), (200_000, 1));
+    assert_eq!(entry.rules.len(), 200_000);
+    assert_eq!(entry.rules[7].0.as_ref(), "r7");
+    assert_eq!(entry.rules[7].1, 2);
+}
