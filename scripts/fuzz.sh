@@ -20,8 +20,8 @@
 # adds goes to fuzz/corpus/TARGET (kept between runs, not committed; `smoke` starts from
 # the seeds alone each time). A crash, a timeout
 # or an out-of-memory stops the run non-zero and prints the input's path
-# (fuzz/artifacts/TARGET/...); reproduce it with
-# `RUSTC_BOOTSTRAP=1 cargo fuzz run TARGET PATH` (add `--dev -s none` for a smoke crash),
+# (fuzz/artifacts/TARGET/...); reproduce it with `RUSTC_BOOTSTRAP=1 cargo fuzz run
+# --fuzz-dir fuzz TARGET PATH` (add `--dev -s none` for a crash in the smoke),
 # and keep it as a test in tests/fuzz_regressions.rs.
 #
 # Environment: FUZZ_SMOKE_SECONDS (default 5) per target in smoke; FUZZ_RSS_MB (default
@@ -84,6 +84,10 @@ if ! cargo fuzz build --fuzz-dir fuzz "${build[@]}"; then
     exit 1
 fi
 built=$(date +%s)
+# The binaries, run directly: `cargo fuzz run` would check the build again for each.
+profile=release
+[ "$mode" = smoke ] && profile=debug
+bin=$root/fuzz/target/$(rustc -vV | sed -n 's/^host: //p')/$profile
 
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
@@ -106,7 +110,7 @@ for t in "${targets[@]}"; do
     # -print_final_stats: stat::number_of_executed_units. -timeout: one input over it is a
     # hang. -rss_limit_mb: a run over it is an out-of-memory. -max_len: reports and
     # policies are text of a few KB; longer inputs only slow the search.
-    cargo fuzz run --fuzz-dir fuzz "${build[@]}" "$t" "$corpus" "$seeds/$t" -- \
+    "$bin/$t" "$corpus" "$seeds/$t" \
         -max_total_time="$seconds" -print_final_stats=1 -timeout="${FUZZ_TIMEOUT:-10}" \
         -rss_limit_mb="${FUZZ_RSS_MB:-2048}" -max_len=16384 -close_fd_mask=1 \
         -artifact_prefix="$root/fuzz/artifacts/$t/" >"$log" 2>&1 || status=$?
