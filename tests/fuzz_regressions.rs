@@ -117,3 +117,31 @@ fn fleet_a_report_with_many_distinct_rules_reads_in_linear_time() {
     assert_eq!(entry.rules[7].0.as_ref(), "r7");
     assert_eq!(entry.rules[7].1, 2);
 }
+
+// Found with the one above: the fleet kept each host id's users in a list and looked
+// every report's user up in it, quadratic in the users one host id reports. A stream of
+// reports from one host id, each naming another user, could stall `keycheck fleet`.
+// 200,000 such reports here: many minutes the old way.
+#[test]
+fn fleet_many_users_of_one_host_merge_in_linear_time() {
+    let summary = within(Duration::from_secs(60), || {
+        let mut fleet = keycheck::fleet::Fleet::default();
+        for i in 0..200_000 {
+            fleet.merge(keycheck::fleet::HostEntry {
+                host_id: "h".to_owned(),
+                hostname: "h.example".to_owned(),
+                os: Arc::from("Debian"),
+                user: format!("u{i}"),
+                generated_at: 1_793_491_200,
+                fail: u32::from(i % 2 == 0),
+                warn: 0,
+                rules: Vec::new(),
+                keys: Vec::new(),
+            });
+        }
+        fleet.summary(1_793_491_200, 86_400)
+    });
+    assert_eq!(summary.hosts, 200_000);
+    assert_eq!(summary.compliant_hosts, 100_000);
+    assert_eq!(summary.reports_superseded, 0);
+}
