@@ -66,3 +66,4 @@ cargo test --locked
 # The packages: cargo deny, the .deb built, installed, checked and removed with dpkg, the
 # .rpm's contents (scripts/package-test.sh; the dev build above is the packaged binary).
 bash scripts/package-test.sh dev
+bash scripts/fuzz.sh smoke

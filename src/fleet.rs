@@ -10,8 +10,9 @@
 //! Reading files, checking signatures and rendering are the callers'.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
@@ -299,8 +300,8 @@ impl Names {
 /// The merge in progress.
 #[derive(Debug, Default)]
 pub struct Fleet {
-    /// By host id, then user.
-    newest: HashMap<String, Vec<HostEntry>>,
+    /// The newest entry of each host id and user.
+    newest: HashSet<ByHostAndUser>,
     names: Names,
     /// Reports read (merged or not).
     pub read: u64,
@@ -308,6 +309,28 @@ pub struct Fleet {
     pub superseded: u64,
     /// Reports not merged, with the reason.
     pub rejected: Vec<Rejected>,
+}
+
+/// A kept entry, the same as another when both are of one host id and user: found in
+/// one hash look-up. (A list of users per host made the merge quadratic in the users
+/// one host id reports: a stream of reports from one host id, each naming another user,
+/// could stall `keycheck fleet`.)
+#[derive(Debug)]
+struct ByHostAndUser(HostEntry);
+
+impl PartialEq for ByHostAndUser {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.host_id == other.0.host_id && self.0.user == other.0.user
+    }
+}
+
+impl Eq for ByHostAndUser {}
+
+impl Hash for ByHostAndUser {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.host_id.hash(state);
+        self.0.user.hash(state);
+    }
 }
 
 impl Fleet {
@@ -336,8 +359,8 @@ impl Fleet {
         self.read += other.read;
         self.superseded += other.superseded;
         self.rejected.extend(other.rejected);
-        for entry in other.newest.into_values().flatten() {
-            self.keep(entry);
+        for entry in other.newest {
+            self.keep(entry.0);
         }
     }
 
@@ -350,16 +373,19 @@ impl Fleet {
         }
         entry.rules.shrink_to_fit();
         entry.keys.shrink_to_fit();
-        let users = self.newest.entry(entry.host_id.clone()).or_default();
-        match users.iter_mut().find(|e| e.user == entry.user) {
+        let entry = ByHostAndUser(entry);
+        let kept = match self.newest.take(&entry) {
             Some(old) => {
                 self.superseded += 1;
-                if precedence(&entry) > precedence(old) {
-                    *old = entry;
+                if precedence(&entry.0) > precedence(&old.0) {
+                    entry
+                } else {
+                    old
                 }
             }
-            None => users.push(entry),
-        }
+            None => entry,
+        };
+        self.newest.insert(kept);
     }
 
     /// Records a report that was read but could not be merged.
@@ -380,7 +406,7 @@ impl Fleet {
             .sort_by(|a, b| source_order(&a.source).cmp(&source_order(&b.source)));
         let mut rules: BTreeMap<String, RuleLine> = BTreeMap::new();
         let mut keys: BTreeMap<String, u64> = BTreeMap::new();
-        let mut hosts: Vec<HostEntry> = self.newest.into_values().flatten().collect();
+        let mut hosts: Vec<HostEntry> = self.newest.into_iter().map(|e| e.0).collect();
         for h in &hosts {
             for (rule, n) in &h.rules {
                 let line = rules.entry(rule.to_string()).or_default();

@@ -320,6 +320,25 @@ fn read_stream(
         })?;
         Box::new(std::io::BufReader::new(file))
     };
+    read_ndjson(reader, &shown, options, verify, fleet, tick, counts)
+}
+
+/// Reads an NDJSON stream of reports (each line a report or an envelope with its
+/// signature) from `reader` into `fleet`, naming each line `{shown}:{line}`. Lines longer
+/// than [`ReadOptions::max_report_size`] are skipped unbuffered and rejected. What
+/// `keycheck fleet -` does with its standard input; public for the fuzz target.
+///
+/// # Errors
+/// [`InputError`] when reading fails.
+pub fn read_ndjson(
+    reader: impl BufRead,
+    shown: &str,
+    options: ReadOptions,
+    verify: &Verify<'_>,
+    fleet: &mut Fleet,
+    tick: &Tick<'_>,
+    counts: &mut Counts,
+) -> Result<(), InputError> {
     let mut reader = reader.take(u64::MAX);
     let mut line = Vec::new();
     let mut number = 0u64;
@@ -331,7 +350,7 @@ fn read_stream(
             .take(limit)
             .read_until(b'\n', &mut line)
             .map_err(|e| InputError {
-                path: shown.clone(),
+                path: shown.to_owned(),
                 reason: e.to_string(),
             })?;
         if read == 0 {
