@@ -21,3 +21,19 @@ cargo_tool() { # NAME VERSION [release] (NAME: cargo-SUBCOMMAND)
         return 1
     }
 }
+
+# The pinned versions, one place for every script.
+CARGO_DENY_VERSION=0.20.2
+CARGO_DEB_VERSION=3.8.0
+CARGO_GENERATE_RPM_VERSION=0.21.1
+CARGO_CYCLONEDX_VERSION=0.5.9
+CARGO_FUZZ_VERSION=0.13.2
+
+# Every cargo tool CI uses (scripts/test.sh builds them while the tests run).
+ci_tools() {
+    cargo_tool cargo-deny "$CARGO_DENY_VERSION"
+    cargo_tool cargo-deb "$CARGO_DEB_VERSION"
+    cargo_tool cargo-generate-rpm "$CARGO_GENERATE_RPM_VERSION" release
+    cargo_tool cargo-cyclonedx "$CARGO_CYCLONEDX_VERSION"
+    cargo_tool cargo-fuzz "$CARGO_FUZZ_VERSION"
+}

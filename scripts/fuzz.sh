@@ -30,7 +30,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-CARGO_FUZZ_VERSION=0.13.2
 export RUSTC_BOOTSTRAP=1
 
 usage() {

@@ -33,7 +33,7 @@ check() { # WHAT COMMAND...: one check, its outcome counted
 }
 
 . scripts/cargo-tools.sh
-cargo_tool cargo-deny 0.20.2
+cargo_tool cargo-deny "$CARGO_DENY_VERSION"
 check "cargo deny: licences, bans and sources (deny.toml)" \
     cargo deny --log-level error check licenses bans sources
 

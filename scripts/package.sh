@@ -15,9 +15,9 @@ cd "$(dirname "$0")/.."
 profile=${1:-release}
 
 . scripts/cargo-tools.sh
-cargo_tool cargo-deb 3.8.0
-cargo_tool cargo-generate-rpm 0.21.1 release
-cargo_tool cargo-cyclonedx 0.5.9
+cargo_tool cargo-deb "$CARGO_DEB_VERSION"
+cargo_tool cargo-generate-rpm "$CARGO_GENERATE_RPM_VERSION" release
+cargo_tool cargo-cyclonedx "$CARGO_CYCLONEDX_VERSION"
 
 # The binary, and where build.rs wrote the man pages and completions (the package id
 # from cargo metadata: its form depends on the checkout's directory name).

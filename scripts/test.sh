@@ -61,9 +61,27 @@ for tool in ssh-keygen ssh ssh-agent ssh-add puttygen openssl gpg-agent gpgconf 
 done
 
 cargo fmt --all -- --check
+
+# The cargo tools of the packaging test and the fuzz smoke, and the fuzz targets, are
+# minutes of compiling on a fresh machine: built in the background, at low priority,
+# while the lints and the tests run (the tests mostly wait on real tools and timers).
+tools_log=$(mktemp)
+nice -n 10 bash -c '. scripts/cargo-tools.sh && ci_tools &&
+    RUSTC_BOOTSTRAP=1 cargo fuzz build --fuzz-dir fuzz --dev -s none' >"$tools_log" 2>&1 &
+tools=$!
+trap 'kill "$tools" 2>/dev/null || true' EXIT
+
 cargo clippy --locked --all-targets -- -D warnings
 cargo test --locked
+
+if ! wait "$tools"; then
+    cat "$tools_log" >&2
+    echo "error: building the cargo tools or the fuzz targets failed (above)" >&2
+    exit 1
+fi
+trap - EXIT
 # The packages: cargo deny, the .deb built, installed, checked and removed with dpkg, the
 # .rpm's contents (scripts/package-test.sh; the dev build above is the packaged binary).
 bash scripts/package-test.sh dev
+# Every fuzz target briefly, from the seeds (scripts/fuzz.sh; long runs: fuzz.sh run).
 bash scripts/fuzz.sh smoke
