@@ -122,7 +122,7 @@ def public_blobs(text):
 def make_keys(work):
     """Keys of every format keycheck reads, made with the real tools in `work`; returns
     their paths."""
-    for tool in ("ssh-keygen", "openssl", "puttygen"):
+    for tool in ("ssh-keygen", "ssh", "openssl", "puttygen"):
         if shutil.which(tool) is None:
             sys.exit(f"seed.py: {tool} is needed (openssh-client, openssl, putty-tools)")
     made = []
