@@ -84,4 +84,4 @@ trap - EXIT
 # .rpm's contents (scripts/package-test.sh; the dev build above is the packaged binary).
 bash scripts/package-test.sh dev
 # Every fuzz target briefly, from the seeds (scripts/fuzz.sh; long runs: fuzz.sh run).
-bash scripts/fuzz.sh smoke
+FUZZ_SMOKE_SECONDS=3 bash scripts/fuzz.sh smoke
