@@ -93,3 +93,16 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
             .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
     })
 }
+
+/// Now, in RFC 3339; `keycheck.db` takes whole seconds, the state file the full time
+/// (a check within the same second is still a new one).
+pub(crate) fn rfc3339_now(whole_seconds: bool) -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let now = if whole_seconds {
+        now.replace_nanosecond(0).unwrap_or(now)
+    } else {
+        now
+    };
+    now.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}

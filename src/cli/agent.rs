@@ -256,7 +256,7 @@ impl Agent {
             cache: InspectCache::default(),
             escaped_paths: BTreeSet::new(),
             findings: Vec::new(),
-            started_at: rfc3339_now(false),
+            started_at: super::rfc3339_now(false),
             poll,
             next_poll: Instant::now() + poll,
             sockets: Vec::new(),
@@ -566,7 +566,7 @@ impl Agent {
             let ctx = db::DbContext {
                 host_id: host_id.clone(),
                 user: user.clone(),
-                generated_at: rfc3339_now(true),
+                generated_at: super::rfc3339_now(true),
                 policy_profile: self.policy.profile.as_str().to_owned(),
             };
             match db::write(&self.dir, &ctx, &inventory, &evaluation.findings) {
@@ -603,7 +603,7 @@ impl Agent {
             schema: STATE_SCHEMA,
             pid: std::process::id(),
             started_at: &self.started_at,
-            updated_at: rfc3339_now(false),
+            updated_at: super::rfc3339_now(false),
             profile: self.policy.profile.as_str(),
             policy_problem: self.policy_problem.as_deref(),
             check: &self.check,
@@ -688,17 +688,4 @@ fn null_json() -> Box<RawValue> {
 
 fn unix_now() -> u64 {
     u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(0)
-}
-
-/// Now, in RFC 3339; `keycheck.db` takes whole seconds, the state file the full time
-/// (a check within the same second is still a new one).
-fn rfc3339_now(whole_seconds: bool) -> String {
-    let now = time::OffsetDateTime::now_utc();
-    let now = if whole_seconds {
-        now.replace_nanosecond(0).unwrap_or(now)
-    } else {
-        now
-    };
-    now.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }

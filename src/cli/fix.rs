@@ -114,7 +114,7 @@ pub(super) fn run(args: &FixArgs) -> Result<ExitCode> {
         );
     }
 
-    let created_at = now_rfc3339();
+    let created_at = super::rfc3339_now(true);
     let backups = BackupSet::create(&state_dir, &created_at)?;
     println!();
     println!(
@@ -221,18 +221,6 @@ fn exit_for(findings: &[Finding]) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
-}
-
-/// Now, as RFC 3339 in UTC.
-fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 /// What the check finds after the fixes (warnings and failures).

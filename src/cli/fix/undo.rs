@@ -7,7 +7,7 @@
 //! further back than the run before.
 
 use std::io::{IsTerminal as _, Write as _};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context as _, Result};
@@ -36,7 +36,10 @@ pub(super) fn run(state_dir: &Path, yes: bool) -> Result<ExitCode> {
         .rev()
         .map(|change| {
             let (path, escaped) = path_of(change);
-            backup::undo(change, &fix_files::current(&real_path(path, escaped)))
+            backup::undo(
+                change,
+                &fix_files::current(&scan::path_from_display(path, escaped)),
+            )
         })
         .collect();
     for decision in &decisions {
@@ -71,7 +74,7 @@ pub(super) fn run(state_dir: &Path, yes: bool) -> Result<ExitCode> {
             println!("  failed: {e:#}");
         }
     }
-    manifest.undone_at = Some(super::now_rfc3339());
+    manifest.undone_at = Some(crate::cli::rfc3339_now(true));
     fix_files::save_manifest(&dir, &manifest)?;
     if failed > 0 {
         eprintln!(
@@ -97,11 +100,6 @@ fn path_of(change: &Change) -> (&str, bool) {
     }
 }
 
-/// The real path of a path recorded as `sys::scan::display_path` shows it.
-fn real_path(text: &str, escaped: bool) -> PathBuf {
-    scan::path_from_display(text, escaped)
-}
-
 fn carry_out(decision: &Undo, dir: &Path, next: usize) -> Result<()> {
     match decision {
         Undo::SetMode {
@@ -109,7 +107,7 @@ fn carry_out(decision: &Undo, dir: &Path, next: usize) -> Result<()> {
             escaped,
             mode,
         } => {
-            fix_files::set_mode(&real_path(path, *escaped), *mode)?;
+            fix_files::set_mode(&scan::path_from_display(path, *escaped), *mode)?;
             println!("  done: {path} is {} again", format_mode(*mode));
         }
         Undo::Restore {
@@ -119,7 +117,7 @@ fn carry_out(decision: &Undo, dir: &Path, next: usize) -> Result<()> {
             mode,
             keep_current,
         } => {
-            let real = real_path(path, *escaped);
+            let real = scan::path_from_display(path, *escaped);
             let original = fix_files::read_backup(dir, backup)?;
             if *keep_current {
                 let now = scan::read_key_file(&real)
